@@ -7,6 +7,7 @@ need_apt=(
   build-essential pkg-config curl file libssl-dev libxdo-dev libwebkit2gtk-4.1-dev
   libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools binutils
+  chromium
 )
 missing=()
 for p in "${need_apt[@]}"; do

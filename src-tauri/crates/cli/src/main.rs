@@ -1,1 +1,49 @@
-fn main() {}
+//! `schooldesk`: the command line for IT staff and scripts, over the same core as the app.
+//!
+//! Every command prints one clear line and exits non-zero on failure; `--json` makes every
+//! listing machine-readable.
+
+mod args;
+mod output;
+mod run;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // One line, not clap's usage block: scripts and people read the first line.
+            let text = e.to_string();
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+            eprintln!("{} (see `schooldesk --help`)", first.trim());
+            return ExitCode::from(2);
+        }
+    };
+    init_logging();
+    match run::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.to_string().replace('\n', " "));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Logs go to standard error, quiet unless `SCHOOLDESK_LOG` asks (e.g. `SCHOOLDESK_LOG=debug`).
+/// Secrets never reach a log line: the connectors redact them before anything is formatted.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SCHOOLDESK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -5,6 +5,7 @@
 //! Every simulator reads time from one [`SimClock`], passes every request through the same
 //! fault injection ([`Faults`]) and records requests and applied writes ([`Recorder`]).
 
+pub mod blobs;
 pub mod clock;
 pub mod data;
 pub mod faults;
@@ -179,14 +180,12 @@ async fn serve(
         .map_err(|source| SimError::Bind { port, source })?;
     let addr = listener.local_addr().map_err(|source| SimError::Bind { port, source })?;
     let app = faults::wrap(router, shared.clone(), system);
-    let mut stopped = stopped.clone();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await;
-    });
+    tokio::spawn(faults::serve(
+        listener,
+        app,
+        shared.faults.clone(),
+        stopped.clone(),
+    ));
     Ok(Running {
         system,
         addr,

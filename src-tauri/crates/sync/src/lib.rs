@@ -1,1 +1,9 @@
-//! placeholder
+//! Schooldesk's engine over the cache and the connectors: pulling the four systems into the
+//! cache, replaying the outbox exactly once, and the built-in demo district. The CLI and the
+//! desktop shell both stand on [`Desk`].
+
+pub mod demo;
+pub mod desk;
+pub mod replay;
+
+pub use desk::{default_data_dir, Desk, DeskError};

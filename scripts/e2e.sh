@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The real app end to end: builds the UI and the debug app, checks that the binary exports
+# no SQLite symbols, then drives the app under Xvfb through tauri-driver + WebKitWebDriver
+# with a real (temporary, unlocked) keychain and a temp data folder.
+# Screenshots: artifacts/e2e.png, artifacts/e2e-search.png.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+export CI=true
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+bash scripts/install-ui-deps.sh
+
+echo "==> building the UI"
+(cd ui && npm run --silent build)
+
+# `custom-protocol` makes the binary serve ui/dist from inside itself, as a release does;
+# without it a debug build points at the Vite dev server (devUrl) and shows a blank page.
+echo "==> building the app (debug)"
+cargo build -p schooldesk-app --features custom-protocol --locked
+app="$CARGO_TARGET_DIR/debug/schooldesk-app"
+
+echo "==> symbol guard: the app must not export sqlite3_* (see src-tauri/build.rs)"
+if [ ! -x "$app" ]; then
+  echo "FAIL: no app binary at $app; the build above should have made it" >&2
+  exit 1
+fi
+exported=$(nm -D --defined-only "$app" | grep -c ' sqlite3_' || true)
+if [ "$exported" -ne 0 ]; then
+  echo "FAIL: $app exports $exported sqlite3_* symbols; WebKit and libsoup would bind to them." >&2
+  echo "      Check that build.rs still passes -Wl,--exclude-libs,ALL to the binary link." >&2
+  nm -D --defined-only "$app" | grep ' sqlite3_' | head >&2
+  exit 1
+fi
+echo "ok: 0 sqlite3_* symbols exported"
+
+if [ ! -f scripts/with-keyring.sh ]; then
+  echo "FAIL: scripts/with-keyring.sh is missing; the app needs a keychain to open its cache" >&2
+  exit 1
+fi
+
+data=$(mktemp -d -t schooldesk-e2e-data.XXXXXX)
+trap 'rm -rf "$data"' EXIT
+mkdir -p artifacts
+
+echo "==> the app under Xvfb"
+SCHOOLDESK_DATA_DIR="$data" APP_BINARY="$app" ARTIFACTS_DIR="$root/artifacts" \
+  xvfb-run -a -s "-screen 0 1280x900x24" \
+  bash scripts/with-keyring.sh node --test tests/e2e/

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, then runs every check and test.
+# Used as-is by CI (.ci/run). Safe to run repeatedly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "system packages"
+bash scripts/install-deps.sh
+step "UI packages and tauri-driver"
+bash scripts/install-ui-deps.sh
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Rust tests (real SQLCipher files, real Secret Service keychain, simulators over loopback)"
+bash scripts/with-keyring.sh cargo test --workspace --locked
+
+step "UI tests (Vitest, Playwright in Chromium)"
+(cd ui && npm run --silent test && npm run --silent test:browser)
+
+step "the real app end to end under Xvfb"
+bash scripts/e2e.sh
+
+step "all checks passed"
+echo "artifacts (screenshots): $root/artifacts"

@@ -1,0 +1,16 @@
+fn main() {
+    // Hide every symbol of the statically linked libraries (SQLCipher above all) from the
+    // binary's dynamic symbol table. Otherwise WebKit, libsoup and the system libsqlite3,
+    // loaded at run time, bind to our `sqlite3_*` instead of their own and can crash.
+    // Guarded by the `nm -D` check in scripts/e2e.sh.
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-link-arg-bins=-Wl,--exclude-libs,ALL");
+    }
+
+    // Declaring the app's commands makes them deny-by-default: a window may call only what
+    // its capability (capabilities/default.json) grants.
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
+        tauri_build::AppManifest::new().commands(&["list_students", "list_outbox", "app_status"]),
+    ))
+    .expect("failed to prepare the Tauri build (tauri.conf.json, capabilities, icons)");
+}

@@ -1,0 +1,362 @@
+//! What each command does, over [`schooldesk_sync::Desk`].
+
+use chrono::Utc;
+use indicatif::{ProgressBar, ProgressStyle};
+use schooldesk_connectors::{Connection, ConnectionSettings};
+use schooldesk_domain::{AttendanceMark, OutboxEntry, Student, System};
+use schooldesk_sync::desk::MarkRequest;
+use schooldesk_sync::{default_data_dir, demo, Desk, DeskError};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+use crate::args::{AttendanceCommand, Cli, Command, ExportCommand, OutboxCommand};
+use crate::output::{listing, opt, summary};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{}", .0.user_message())]
+    Desk(#[from] DeskError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("could not write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("could not read standard input: {0}")]
+    Stdin(std::io::Error),
+    #[error("could not format output: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("could not start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl From<schooldesk_cache::CacheError> for CliError {
+    fn from(e: schooldesk_cache::CacheError) -> Self {
+        CliError::Desk(e.into())
+    }
+}
+
+type Result<T> = std::result::Result<T, CliError>;
+
+pub fn run(cli: Cli) -> Result<()> {
+    let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
+    let json = cli.json;
+    match cli.command {
+        // Reset must work when the cache cannot be opened (a lost key): it never opens it.
+        Command::Reset { yes } => reset(&data_dir, yes, json),
+        Command::Connect(a) => {
+            let mut connection = Connection::new(a.system, a.base_url);
+            connection.realm = a.realm;
+            connection.client_id = a.client_id;
+            connection.learning_support_enabled = a.learning_support;
+            connection.settings = ConnectionSettings {
+                requests_per_minute: a.requests_per_minute,
+                ..ConnectionSettings::default()
+            };
+            // Check the address before asking for the secret: a typo costs nothing.
+            schooldesk_connectors::http::check_base_url(connection.system, &connection.base_url)
+                .map_err(DeskError::from)?;
+            let secret = read_secret(connection.system)?;
+            let desk = Desk::open(&data_dir)?;
+            desk.connect(&connection, &secret, Utc::now())?;
+            let shown = serde_json::json!({"system": connection.system, "base_url": connection.base_url, "connected": true});
+            summary(
+                json,
+                &shown,
+                &format!(
+                    "Connected {} at {}. The secret is in the keychain. Next: schooldesk sync {}",
+                    connection.system.display_name(),
+                    connection.base_url,
+                    connection.system
+                ),
+            )
+        }
+        Command::Sync { systems, estimate } => {
+            let desk = Desk::open(&data_dir)?;
+            let rt = runtime()?;
+            if estimate {
+                let estimates = rt.block_on(desk.estimate(&systems))?;
+                return listing(json, &estimates, &["system", "estimate"], |e| {
+                    vec![e.system.to_string(), e.describe()]
+                });
+            }
+            let bar = progress_bar(json);
+            let report = rt.block_on(desk.sync(&systems, |p| {
+                if let Some(bar) = &bar {
+                    bar.set_message(p.describe());
+                    bar.tick();
+                }
+            }));
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            let report = report?;
+            listing(json, &report.summaries, &["system", "result"], |s| {
+                vec![s.system.to_string(), s.describe()]
+            })?;
+            match report.first_error() {
+                Some(e) => Err(CliError::Usage(e)),
+                None => Ok(()),
+            }
+        }
+        Command::Students { search, limit } => {
+            let desk = Desk::open(&data_dir)?;
+            let students = desk.students(search.as_deref(), Some(limit))?;
+            listing(
+                json,
+                &students,
+                &["system", "id", "external id", "name", "grade", "homeroom"],
+                student_row,
+            )
+        }
+        Command::Attendance(AttendanceCommand::Mark(a)) => {
+            let desk = Desk::open(&data_dir)?;
+            let req = MarkRequest {
+                student: a.student,
+                date: a.date,
+                status: a.status,
+                section: a.section,
+                period: a.period,
+                note: a.note,
+            };
+            let (mark, entry) = desk.mark_attendance(&req, Utc::now(), Uuid::new_v4())?;
+            let text = match &entry {
+                Some(e) => format!(
+                    "Saved: {} {} on {} (pending; queued for {} as outbox entry {}).",
+                    mark.student_source_id,
+                    mark.status,
+                    mark.date,
+                    e.system.display_name(),
+                    e.id
+                ),
+                None => format!(
+                    "Saved: {} {} on {}. {} takes no attendance writes through its API: the \
+                     mark is kept here and exported with `schooldesk export register`.",
+                    mark.student_source_id,
+                    mark.status,
+                    mark.date,
+                    mark.source.system.display_name()
+                ),
+            };
+            summary(json, &serde_json::json!({"mark": mark, "outbox": entry}), &text)
+        }
+        Command::Attendance(AttendanceCommand::List { date, section }) => {
+            let desk = Desk::open(&data_dir)?;
+            let marks = desk.register(date, section.as_deref())?;
+            listing(
+                json,
+                &marks,
+                &["system", "student", "section", "period", "status", "code", "state"],
+                mark_row,
+            )
+        }
+        Command::Outbox(OutboxCommand::List { state }) => {
+            let desk = Desk::open(&data_dir)?;
+            let entries = desk.outbox(state)?;
+            listing(
+                json,
+                &entries,
+                &["id", "system", "operation", "state", "attempts", "next attempt", "last error"],
+                outbox_row,
+            )
+        }
+        Command::Outbox(OutboxCommand::Replay) => {
+            let desk = Desk::open(&data_dir)?;
+            let report = runtime()?.block_on(desk.replay())?;
+            summary(json, &report, &report.describe())
+        }
+        Command::Export(ExportCommand::Students { out }) => {
+            let desk = Desk::open(&data_dir)?;
+            let students = desk.students(None, None)?;
+            write_csv(&out, &["system", "id", "external id", "given name", "family name", "date of birth", "grade", "homeroom"], students.iter().map(|s| {
+                vec![
+                    s.source.system.to_string(),
+                    s.source.source_id.clone(),
+                    opt(&s.external_id),
+                    s.given_name.clone(),
+                    s.family_name.clone(),
+                    s.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+                    opt(&s.grade),
+                    opt(&s.homeroom),
+                ]
+            }))?;
+            summary(json, &serde_json::json!({"file": out, "rows": students.len()}),
+                &format!("Wrote {} students to {}.", students.len(), out.display()))
+        }
+        Command::Export(ExportCommand::Register { date, out }) => {
+            let desk = Desk::open(&data_dir)?;
+            let marks = desk.register(date, None)?;
+            write_csv(&out, &["system", "student id", "section", "period", "date", "status", "code", "note", "state"], marks.iter().map(|m| {
+                vec![
+                    m.source.system.to_string(),
+                    m.student_source_id.clone(),
+                    opt(&m.section_source_id),
+                    opt(&m.period),
+                    m.date.to_string(),
+                    m.status.to_string(),
+                    opt(&m.code),
+                    opt(&m.note),
+                    m.state.as_str().to_string(),
+                ]
+            }))?;
+            summary(json, &serde_json::json!({"file": out, "rows": marks.len()}),
+                &format!("Wrote the register of {date} ({} marks) to {}.", marks.len(), out.display()))
+        }
+        Command::Demo(a) => {
+            let desk = Desk::open(&data_dir)?;
+            let rt = runtime()?;
+            rt.block_on(async {
+                let bar = progress_bar(json);
+                let options = demo::DemoOptions {
+                    seed: a.seed,
+                    students: a.students as usize,
+                };
+                let demo = demo::start(&desk, &options, |p| {
+                    if let Some(bar) = &bar {
+                        bar.set_message(p.describe());
+                        bar.tick();
+                    }
+                })
+                .await;
+                if let Some(bar) = &bar {
+                    bar.finish_and_clear();
+                }
+                let demo = demo?;
+                summary(json, &demo.report(), &demo.describe())?;
+                if a.serve {
+                    eprintln!("The demo systems are running; press Ctrl-C to stop them.");
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+                Ok(())
+            })
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)
+}
+
+fn progress_bar(json: bool) -> Option<ProgressBar> {
+    if json || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("template"));
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}
+
+/// The secret comes from a prompt (a person) or standard input (a script), never argv.
+fn read_secret(system: System) -> Result<String> {
+    let secret = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("{} API key or client secret: ", system.display_name()))
+            .map_err(CliError::Stdin)?
+    } else {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(CliError::Stdin)?;
+        s
+    };
+    let secret = secret.trim().to_string();
+    if secret.is_empty() {
+        return Err(CliError::Usage(format!(
+            "no secret was given for {}: type it at the prompt or pipe it on standard input \
+             (never on the command line). Nothing was saved.",
+            system.display_name()
+        )));
+    }
+    Ok(secret)
+}
+
+fn reset(data_dir: &Path, yes: bool, json: bool) -> Result<()> {
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::Usage(
+                "reset deletes the cache and its key, with any writes not yet sent; run \
+                 `schooldesk reset --yes` to confirm from a script. Nothing was deleted."
+                    .into(),
+            ));
+        }
+        eprint!(
+            "This deletes the Schooldesk cache in {} and its key, including writes not yet \
+             sent. Type RESET to confirm: ",
+            data_dir.display()
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).map_err(CliError::Stdin)?;
+        if answer.trim() != "RESET" {
+            return Err(CliError::Usage("not confirmed; nothing was deleted.".into()));
+        }
+    }
+    Desk::reset(data_dir)?;
+    summary(
+        json,
+        &serde_json::json!({"reset": true, "data_dir": data_dir}),
+        &format!("Deleted the cache in {} and its key.", data_dir.display()),
+    )
+}
+
+fn write_csv(
+    out: &Path,
+    headers: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Result<()> {
+    let err = |source| CliError::Write {
+        path: out.to_path_buf(),
+        source,
+    };
+    // Write beside the target and rename, so a failed export never leaves half a file.
+    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    {
+        let mut w = csv::Writer::from_writer(tmp.as_file());
+        w.write_record(headers).map_err(|e| err(e.into()))?;
+        for r in rows {
+            w.write_record(&r).map_err(|e| err(e.into()))?;
+        }
+        w.flush().map_err(err)?;
+    }
+    tmp.persist(out).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+fn student_row(s: &Student) -> Vec<String> {
+    vec![
+        s.source.system.to_string(),
+        s.source.source_id.clone(),
+        opt(&s.external_id),
+        s.display_name(),
+        opt(&s.grade),
+        opt(&s.homeroom),
+    ]
+}
+
+fn mark_row(m: &AttendanceMark) -> Vec<String> {
+    vec![
+        m.source.system.to_string(),
+        m.student_source_id.clone(),
+        opt(&m.section_source_id),
+        opt(&m.period),
+        m.status.to_string(),
+        opt(&m.code),
+        m.state.as_str().to_string(),
+    ]
+}
+
+fn outbox_row(e: &OutboxEntry) -> Vec<String> {
+    vec![
+        e.id.to_string(),
+        e.system.to_string(),
+        e.operation.as_str().to_string(),
+        e.state.as_str().to_string(),
+        e.attempts.to_string(),
+        e.next_attempt_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        opt(&e.last_error),
+    ]
+}

@@ -1,0 +1,229 @@
+//! Every way talking to a school system can fail, each with a message an office worker can act
+//! on, whether trying again can help, and the technical detail for IT.
+//!
+//! No variant ever holds a secret: details pass through [`crate::redact::Redactor`] and
+//! transport errors are stripped of their URL before they get here.
+
+use schooldesk_domain::System;
+use std::time::Duration;
+
+/// Why a system refused the credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthProblem {
+    /// The key or secret is not one the system knows (or is mistyped).
+    Unknown,
+    /// The key does not have the shape the system expects.
+    Malformed,
+    /// An administrator revoked the key.
+    Revoked,
+    /// The key passed its expiry date.
+    Expired,
+    /// A token expired again right after being renewed.
+    TokenRejected,
+}
+
+/// Why a reply could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyProblem {
+    /// Not the JSON shape the document describes.
+    Malformed,
+    /// The reply stopped part-way.
+    Truncated,
+    /// Not JSON at all (an HTML error page, a proxy's login page, …).
+    WrongContentType,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    #[error("{system}: credentials refused ({problem:?}): {detail}")]
+    Auth {
+        system: System,
+        problem: AuthProblem,
+        detail: String,
+    },
+    #[error("{system}: access forbidden: {detail}")]
+    Forbidden {
+        system: System,
+        /// The key works but its scopes (or the caller's IP) do not cover this request.
+        ip_not_allowed: bool,
+        detail: String,
+    },
+    #[error("{system}: rate limited (retry after {retry_after:?}): {detail}")]
+    RateLimited {
+        system: System,
+        retry_after: Option<Duration>,
+        detail: String,
+    },
+    #[error("{system}: server error {status}: {detail}")]
+    Server {
+        system: System,
+        status: u16,
+        detail: String,
+    },
+    #[error("{system}: cannot reach the server: {detail}")]
+    Offline { system: System, detail: String },
+    #[error("{system}: no reply in time: {detail}")]
+    Timeout { system: System, detail: String },
+    #[error("{system}: unreadable reply ({kind:?}): {detail}")]
+    BadReply {
+        system: System,
+        kind: ReplyProblem,
+        detail: String,
+    },
+    #[error("{system}: not found: {detail}")]
+    NotFound { system: System, detail: String },
+    #[error("{system}: conflict: {detail}")]
+    Conflict { system: System, detail: String },
+    #[error("{system}: refused as invalid: {}", messages.join("; "))]
+    Validation {
+        system: System,
+        messages: Vec<String>,
+    },
+    #[error("{system}: '{url}' is not HTTPS; only HTTPS (or this computer's loopback address) is allowed")]
+    InsecureUrl { system: System, url: String },
+    #[error("{system}: connection settings are incomplete or wrong: {detail}")]
+    Config { system: System, detail: String },
+    #[error("{system}: {operation} is not something this system accepts")]
+    Unsupported {
+        system: System,
+        operation: String,
+    },
+}
+
+impl ConnectorError {
+    pub fn system(&self) -> System {
+        use ConnectorError::*;
+        match self {
+            Auth { system, .. }
+            | Forbidden { system, .. }
+            | RateLimited { system, .. }
+            | Server { system, .. }
+            | Offline { system, .. }
+            | Timeout { system, .. }
+            | BadReply { system, .. }
+            | NotFound { system, .. }
+            | Conflict { system, .. }
+            | Validation { system, .. }
+            | InsecureUrl { system, .. }
+            | Config { system, .. }
+            | Unsupported { system, .. } => *system,
+        }
+    }
+
+    /// A stable code for the UI and the CLI's exit handling (never matched on as text).
+    pub fn code(&self) -> &'static str {
+        use ConnectorError::*;
+        match self {
+            Auth { .. } => "connector.auth",
+            Forbidden { .. } => "connector.forbidden",
+            RateLimited { .. } => "connector.rate_limited",
+            Server { .. } => "connector.server",
+            Offline { .. } => "connector.offline",
+            Timeout { .. } => "connector.timeout",
+            BadReply { .. } => "connector.bad_reply",
+            NotFound { .. } => "connector.not_found",
+            Conflict { .. } => "connector.conflict",
+            Validation { .. } => "connector.validation",
+            InsecureUrl { .. } => "connector.insecure_url",
+            Config { .. } => "connector.config",
+            Unsupported { .. } => "connector.unsupported",
+        }
+    }
+
+    /// Retrying the same request later can succeed (the network, the server or a rate limit).
+    pub fn is_retryable(&self) -> bool {
+        use ConnectorError::*;
+        matches!(
+            self,
+            RateLimited { .. } | Server { .. } | Offline { .. } | Timeout { .. }
+        ) || matches!(
+            self,
+            BadReply {
+                kind: ReplyProblem::Truncated,
+                ..
+            }
+        )
+    }
+
+    /// Nothing changes until a person acts (new key, fixed data, fixed settings).
+    pub fn is_permanent(&self) -> bool {
+        !self.is_retryable()
+    }
+
+    /// The technical detail for IT (no secrets).
+    pub fn technical_detail(&self) -> String {
+        self.to_string()
+    }
+
+    /// What the person at the desk should read, and what to do next.
+    pub fn user_message(&self) -> String {
+        use ConnectorError::*;
+        let name = self.system().display_name();
+        match self {
+            Auth { problem, .. } => match problem {
+                AuthProblem::Revoked => format!(
+                    "{name} says this API key was revoked — ask your district administrator for a new one, then enter it in Settings."
+                ),
+                AuthProblem::Expired => format!(
+                    "{name} says this API key has expired — ask your district administrator for a new one, then enter it in Settings."
+                ),
+                AuthProblem::Malformed => format!(
+                    "The {name} key entered does not look like a {name} key — check it was copied in full, then enter it again in Settings."
+                ),
+                AuthProblem::Unknown => format!(
+                    "{name} does not recognise these credentials — check the key (or client ID and secret) in Settings, or ask your administrator for new ones."
+                ),
+                AuthProblem::TokenRejected => format!(
+                    "{name} refused a freshly issued sign-in token — ask your administrator to check this connection's access."
+                ),
+            },
+            Forbidden {
+                ip_not_allowed: true,
+                ..
+            } => format!(
+                "{name} does not accept requests from this network — ask your district administrator to allow this school's internet address for the key."
+            ),
+            Forbidden { .. } => format!(
+                "This {name} key is not allowed to do this — ask your district administrator to add the missing permission to the key."
+            ),
+            RateLimited { retry_after, .. } => match retry_after {
+                Some(d) => format!(
+                    "{name} asked Schooldesk to slow down; it will carry on by itself in about {} s.",
+                    d.as_secs().max(1)
+                ),
+                None => format!("{name} asked Schooldesk to slow down; it will carry on by itself shortly."),
+            },
+            Server { .. } => format!(
+                "{name} had a problem on its side. Nothing was lost; Schooldesk will try again later. If it keeps happening, tell IT."
+            ),
+            Offline { .. } => format!(
+                "Schooldesk cannot reach {name} — check the internet connection. Your work is kept and will be sent when it is back."
+            ),
+            Timeout { .. } => format!(
+                "{name} is taking too long to answer. Schooldesk will try again later."
+            ),
+            BadReply { .. } => format!(
+                "{name} sent a reply Schooldesk could not read, so nothing was changed. Try again later; if it keeps happening, tell IT (the details are in the log)."
+            ),
+            NotFound { .. } => format!(
+                "{name} no longer has this item — it may have been deleted there. Sync again to refresh the list."
+            ),
+            Conflict { .. } => format!(
+                "Someone changed this in {name} at the same time. Review both versions and choose which to keep."
+            ),
+            Validation { messages, .. } => format!(
+                "{name} refused the change: {}. Correct it and try again.",
+                messages.join("; ")
+            ),
+            InsecureUrl { .. } => format!(
+                "The {name} address must start with https:// — correct it in Settings."
+            ),
+            Config { detail, .. } => format!(
+                "The {name} connection settings need attention: {detail}."
+            ),
+            Unsupported { .. } => format!(
+                "{name} does not accept changes from other programs; Schooldesk keeps them here and can export them."
+            ),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Demo mode (being written by the lead).

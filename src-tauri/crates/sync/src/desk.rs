@@ -1,0 +1,280 @@
+//! [`Desk`]: one data directory's cache, keychain and connections — the single way the CLI
+//! and the desktop shell reach the core.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use schooldesk_cache::{Cache, CacheError, Keychain, NewAttendance, StudentQuery};
+use schooldesk_connectors::{Connection, ConnectionSettings, ConnectorError};
+use schooldesk_domain::{
+    AttendanceMark, AttendanceStatus, OutboxEntry, OutboxState, Student, System,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Everything that can go wrong at the desk, with a sentence for the person and a stable
+/// code for the UI.
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error(transparent)]
+    Connector(#[from] ConnectorError),
+    #[error("{0} is not connected yet. Connect it first: schooldesk connect {1} --base-url URL")]
+    NotConnected(&'static str, &'static str),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error(
+        "The secret for {0} is missing from this computer's keychain. Connect {0} again to \
+         store it."
+    )]
+    SecretMissing(&'static str),
+    #[error("Could not start the demo district: {0}")]
+    Demo(String),
+}
+
+impl DeskError {
+    /// A stable identifier for the UI, which never matches on the text.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DeskError::Cache(e) => e.code(),
+            DeskError::Connector(e) => e.code(),
+            DeskError::NotConnected(..) => "desk.not_connected",
+            DeskError::InvalidInput(_) => "desk.invalid_input",
+            DeskError::SecretMissing(_) => "desk.secret_missing",
+            DeskError::Demo(_) => "desk.demo",
+        }
+    }
+}
+
+pub type Result<T, E = DeskError> = std::result::Result<T, E>;
+
+/// The per-user data directory (e.g. `~/.local/share/schooldesk`,
+/// `%APPDATA%\Schooldesk\data`, `~/Library/Application Support/org.schooldesk.desk`).
+pub fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("org", "schooldesk", "Schooldesk")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("schooldesk-data"))
+}
+
+/// A request to take one attendance mark at the desk.
+#[derive(Debug, Clone)]
+pub struct MarkRequest {
+    /// The student's id in a system, or their external id.
+    pub student: String,
+    pub date: NaiveDate,
+    pub status: AttendanceStatus,
+    pub section: Option<String>,
+    pub period: Option<String>,
+    pub note: Option<String>,
+}
+
+/// One data directory, opened.
+#[derive(Clone)]
+pub struct Desk {
+    data_dir: PathBuf,
+    keychain: Keychain,
+    cache: Arc<Cache>,
+}
+
+impl std::fmt::Debug for Desk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Desk")
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Desk {
+    /// Opens (creating on first run) the encrypted cache of `data_dir`, its key in the
+    /// operating system's keychain.
+    pub fn open(data_dir: &Path) -> Result<Desk> {
+        std::fs::create_dir_all(data_dir).map_err(|e| CacheError::io(data_dir, e))?;
+        restrict_to_owner(data_dir);
+        let keychain = Keychain::for_data_dir(data_dir);
+        let cache = Cache::open(data_dir, &keychain)?;
+        Ok(Desk {
+            data_dir: data_dir.to_path_buf(),
+            keychain,
+            cache: Arc::new(cache),
+        })
+    }
+
+    /// Deletes the cache of `data_dir` and its key together. Writes not yet sent are lost:
+    /// callers confirm with the person first.
+    pub fn reset(data_dir: &Path) -> Result<()> {
+        let keychain = Keychain::for_data_dir(data_dir);
+        for system in System::ALL {
+            keychain.delete_secret(system.as_str())?;
+        }
+        Ok(schooldesk_cache::reset(data_dir, &keychain)?)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn cache(&self) -> &Arc<Cache> {
+        &self.cache
+    }
+
+    pub fn keychain(&self) -> &Keychain {
+        &self.keychain
+    }
+
+    /// Saves a connection and puts its secret in the keychain. Nothing is saved when the
+    /// address or the secret is unusable.
+    pub fn connect(&self, connection: &Connection, secret: &str, now: DateTime<Utc>) -> Result<()> {
+        let secret = secret.trim();
+        if secret.is_empty() {
+            return Err(DeskError::InvalidInput(format!(
+                "No secret was given for {}. Type or pipe the API key (or client secret); it is \
+                 kept in the keychain, never on the command line.",
+                connection.system.display_name()
+            )));
+        }
+        validate(connection)?;
+        let settings = schooldesk_cache::ConnectionSettings {
+            system: connection.system,
+            base_url: connection.base_url.trim_end_matches('/').to_string(),
+            realm: connection.realm.clone(),
+            client_id: connection.client_id.clone(),
+            settings: serde_json::to_value(&connection.settings)
+                .map_err(CacheError::from)?,
+            learning_support_enabled: connection.learning_support_enabled,
+            updated_at: now,
+        };
+        self.keychain.set_secret(connection.system.as_str(), secret)?;
+        self.cache.save_connection(&settings)?;
+        Ok(())
+    }
+
+    /// The saved connections, in system order.
+    pub fn connections(&self) -> Result<Vec<Connection>> {
+        self.cache
+            .connections()?
+            .into_iter()
+            .map(|c| connection_from_row(&c))
+            .collect()
+    }
+
+    /// One saved connection and its secret.
+    pub fn connection(&self, system: System) -> Result<(Connection, zeroize::Zeroizing<String>)> {
+        let row = self
+            .cache
+            .connection(system)?
+            .ok_or(DeskError::NotConnected(system.display_name(), system.as_str()))?;
+        let secret = self
+            .keychain
+            .get_secret(system.as_str())?
+            .ok_or(DeskError::SecretMissing(system.display_name()))?;
+        Ok((connection_from_row(&row)?, secret))
+    }
+
+    /// Students from the cache; `search` matches the start of name words or the external id.
+    pub fn students(&self, search: Option<&str>, limit: Option<usize>) -> Result<Vec<Student>> {
+        Ok(self.cache.students(&StudentQuery {
+            search: search.map(str::to_string).filter(|s| !s.trim().is_empty()),
+            limit,
+            ..StudentQuery::default()
+        })?)
+    }
+
+    pub fn outbox(&self, state: Option<OutboxState>) -> Result<Vec<OutboxEntry>> {
+        Ok(self.cache.outbox_list(state)?)
+    }
+
+    /// Finds the student a person means: an id in a system that takes attendance writes
+    /// first (OmniForge), else any system; then the external id.
+    pub fn find_student(&self, id: &str) -> Result<Student> {
+        let id = id.trim();
+        let order = [System::OmniForge, System::Hubmis, System::Matrix, System::PowerSchool];
+        for system in order {
+            if let Some(s) = self.cache.student(system, id)? {
+                return Ok(s);
+            }
+        }
+        let by_external: Vec<Student> = self
+            .cache
+            .students(&StudentQuery {
+                search: Some(id.to_string()),
+                ..StudentQuery::default()
+            })?
+            .into_iter()
+            .filter(|s| s.external_id.as_deref() == Some(id))
+            .collect();
+        order
+            .into_iter()
+            .find_map(|sys| by_external.iter().find(|s| s.source.system == sys).cloned())
+            .ok_or_else(|| {
+                DeskError::InvalidInput(format!(
+                    "There is no student '{id}' in the cache. Find the id with \
+                     `schooldesk students --search NAME`, or sync first. Nothing was saved."
+                ))
+            })
+    }
+
+    /// Takes one mark: saved at once (pending), and queued for the system when it takes
+    /// writes. HUBmis marks are kept here only and exported as a register.
+    pub fn mark_attendance(
+        &self,
+        req: &MarkRequest,
+        now: DateTime<Utc>,
+        idempotency_key: Uuid,
+    ) -> Result<(AttendanceMark, Option<OutboxEntry>)> {
+        let student = self.find_student(&req.student)?;
+        let new = NewAttendance {
+            system: student.source.system,
+            student_source_id: student.source.source_id.clone(),
+            section_source_id: req.section.clone(),
+            period: req.period.clone(),
+            date: req.date,
+            status: req.status,
+            code: None,
+            note: req.note.clone(),
+        };
+        Ok(self.cache.record_attendance(&new, now, idempotency_key)?)
+    }
+}
+
+/// What a connection needs before anything is saved.
+fn validate(connection: &Connection) -> Result<()> {
+    schooldesk_connectors::http::check_base_url(connection.system, &connection.base_url)?;
+    if connection.system == System::Hubmis {
+        let missing = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+        if missing(&connection.realm) || missing(&connection.client_id) {
+            return Err(DeskError::InvalidInput(
+                "HUBmis needs the school's realm and the client id: add --realm R --client-id ID \
+                 (your HUBmis administrator has both). Nothing was saved."
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn connection_from_row(row: &schooldesk_cache::ConnectionSettings) -> Result<Connection> {
+    let settings: ConnectionSettings = if row.settings.is_null() {
+        ConnectionSettings::default()
+    } else {
+        serde_json::from_value(row.settings.clone()).map_err(CacheError::from)?
+    };
+    Ok(Connection {
+        system: row.system,
+        base_url: row.base_url.clone(),
+        realm: row.realm.clone(),
+        client_id: row.client_id.clone(),
+        settings,
+        learning_support_enabled: row.learning_support_enabled,
+    })
+}
+
+/// The cache is encrypted, but its folder is nobody else's business either.
+fn restrict_to_owner(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}

@@ -1,0 +1,207 @@
+//! The IPC surface: every type that crosses to the UI, declared once here.
+//!
+//! `ui/src/bindings/ipc.ts` is generated from these declarations
+//! (`UPDATE_BINDINGS=1 cargo test -p schooldesk-app bindings`); a test fails while the
+//! committed file is stale. The rows are views made for the screen, not the domain types
+//! themselves, so the cache's shape can change without breaking the UI.
+
+use schooldesk_domain::{OutboxEntry, OutboxState, Student, System};
+use serde::Serialize;
+use ts_rs::TS;
+
+/// Where the generated TypeScript is committed, relative to this crate.
+pub const BINDINGS_PATH: &str = "../ui/src/bindings/ipc.ts";
+
+/// A school system, by the stable id used in the cache, the CLI and here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum SystemId {
+    OmniForge,
+    PowerSchool,
+    Matrix,
+    Hubmis,
+}
+
+impl From<System> for SystemId {
+    fn from(system: System) -> Self {
+        match system {
+            System::OmniForge => SystemId::OmniForge,
+            System::PowerSchool => SystemId::PowerSchool,
+            System::Matrix => SystemId::Matrix,
+            System::Hubmis => SystemId::Hubmis,
+        }
+    }
+}
+
+/// One student as the student list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct StudentRow {
+    pub system: SystemId,
+    /// The name the office knows the system by ("OmniForge SIS").
+    pub system_name: String,
+    /// The student's id in that system.
+    pub source_id: String,
+    /// The id shared across systems, used to match the same child.
+    pub external_id: Option<String>,
+    /// "Given Family", as it is read out.
+    pub name: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub preferred_name: Option<String>,
+    pub grade: Option<String>,
+    pub homeroom: Option<String>,
+    pub active: bool,
+}
+
+impl From<Student> for StudentRow {
+    fn from(s: Student) -> Self {
+        StudentRow {
+            system: s.source.system.into(),
+            system_name: s.source.system.display_name().to_string(),
+            name: s.display_name(),
+            source_id: s.source.source_id,
+            external_id: s.external_id,
+            given_name: s.given_name,
+            family_name: s.family_name,
+            preferred_name: s.preferred_name,
+            grade: s.grade,
+            homeroom: s.homeroom,
+            active: s.active,
+        }
+    }
+}
+
+/// The life of a queued write (see `schooldesk_domain::OutboxState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxStateId {
+    Pending,
+    Sending,
+    Done,
+    Conflict,
+    Failed,
+}
+
+impl From<OutboxState> for OutboxStateId {
+    fn from(state: OutboxState) -> Self {
+        match state {
+            OutboxState::Pending => OutboxStateId::Pending,
+            OutboxState::Sending => OutboxStateId::Sending,
+            OutboxState::Done => OutboxStateId::Done,
+            OutboxState::Conflict => OutboxStateId::Conflict,
+            OutboxState::Failed => OutboxStateId::Failed,
+        }
+    }
+}
+
+/// One queued write as the outbox shows it. The payload stays in the cache: the screen
+/// needs only what happened to the write.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct OutboxRow {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub system: SystemId,
+    pub system_name: String,
+    /// The operation's stable name (`submit_attendance`, `set_grades`, …).
+    pub operation: String,
+    pub entity_key: String,
+    pub state: OutboxStateId,
+    pub attempts: u32,
+    /// RFC 3339, UTC.
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
+}
+
+impl From<OutboxEntry> for OutboxRow {
+    fn from(e: OutboxEntry) -> Self {
+        OutboxRow {
+            id: e.id,
+            system: e.system.into(),
+            system_name: e.system.display_name().to_string(),
+            operation: e.operation.as_str().to_string(),
+            entity_key: e.entity_key,
+            state: e.state.into(),
+            attempts: e.attempts,
+            next_attempt_at: e.next_attempt_at.to_rfc3339(),
+            last_error: e.last_error,
+            created_at: e.created_at.to_rfc3339(),
+            updated_at: e.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+/// Where the first sync stands. The UI polls `app_status` until it leaves `starting`.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SyncPhase {
+    /// The cache is open and the first sync (or the demo) is under way.
+    Starting,
+    /// The cache holds what the systems last said.
+    Ready,
+    /// The app could not open its cache or start syncing; `error` says what to do.
+    Failed { error: ErrorPayload },
+}
+
+/// What the header and status line show.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct AppStatus {
+    pub version: String,
+    /// True when no system is configured and the app runs against its built-in simulators.
+    pub demo: bool,
+    /// The folder holding the encrypted cache.
+    pub data_dir: String,
+    pub sync: SyncPhase,
+}
+
+/// Why a command failed, as the UI receives it: it branches on `code`, shows `message`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The cache could not be opened (folder, key or file); the message says which.
+    CacheUnavailable,
+    /// The demo simulators could not start.
+    DemoFailed,
+    /// Anything else; the message carries the detail.
+    Internal,
+}
+
+/// The `{code, message}` every failed command rejects with.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ErrorPayload {
+    pub code: ErrorCode,
+    /// A sentence for the person at the desk, saying what to do next.
+    pub message: String,
+    /// Whether trying the same thing again later can succeed.
+    pub retryable: bool,
+}
+
+/// The generated TypeScript for the whole surface, in a stable order.
+pub fn typescript_bindings() -> String {
+    fn push<T: TS>(out: &mut String, cfg: &ts_rs::Config) {
+        out.push('\n');
+        if let Some(docs) = T::docs() {
+            out.push_str(&docs);
+        }
+        out.push_str("export ");
+        out.push_str(&T::decl(cfg));
+        out.push('\n');
+    }
+    let cfg = ts_rs::Config::default();
+    let mut out = String::from(
+        "// Generated from src-tauri/src/ipc.rs by ts-rs. Do not edit by hand:\n\
+         // run `UPDATE_BINDINGS=1 cargo test -p schooldesk-app bindings` instead.\n",
+    );
+    push::<SystemId>(&mut out, &cfg);
+    push::<StudentRow>(&mut out, &cfg);
+    push::<OutboxStateId>(&mut out, &cfg);
+    push::<OutboxRow>(&mut out, &cfg);
+    push::<SyncPhase>(&mut out, &cfg);
+    push::<AppStatus>(&mut out, &cfg);
+    push::<ErrorCode>(&mut out, &cfg);
+    push::<ErrorPayload>(&mut out, &cfg);
+    out
+}

@@ -1,0 +1,141 @@
+//! The commands as the UI reaches them: through Tauri's IPC (on its mock runtime, so no
+//! window or display is needed), with the app's real config, capabilities and setup.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use schooldesk_app::{builder, ShellConfig};
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{Manager, WebviewWindow};
+
+fn start(data_dir: &Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let config = ShellConfig {
+        data_dir: data_dir.to_path_buf(),
+    };
+    let app = builder(config)
+        .build(tauri::generate_context!())
+        .expect("the app builds on the mock runtime");
+    let window = app
+        .get_webview_window("main")
+        .expect("tauri.conf.json declares the main window");
+    (app, window)
+}
+
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().expect("url"),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(window, request).map(|body| body.deserialize().expect("JSON response"))
+}
+
+/// Polls `app_status` until the first sync has left `starting` (the demo syncs on its own
+/// runtime; generous deadline for a loaded machine).
+fn settled_status(window: &WebviewWindow<MockRuntime>) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let status = invoke(window, "app_status", json!({})).expect("app_status never fails");
+        if status["sync"]["state"] != "starting" {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the demo never finished its first sync: {status}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn with_no_system_configured_the_app_runs_the_demo_and_lists_its_students() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_app, window) = start(dir.path());
+
+    let status = settled_status(&window);
+    assert_eq!(status["sync"], json!({"state": "ready"}), "{status}");
+    assert_eq!(status["demo"], true);
+    assert_eq!(status["data_dir"], dir.path().display().to_string());
+
+    let students = invoke(&window, "list_students", json!({"search": null})).expect("students");
+    let students = students.as_array().expect("an array");
+    assert!(!students.is_empty(), "the demo synced no students");
+    for s in students {
+        for key in ["system", "system_name", "source_id", "name", "given_name", "family_name"] {
+            assert!(s[key].is_string(), "student row without {key}: {s}");
+        }
+        assert!(
+            ["omniforge", "powerschool", "matrix", "hubmis"].contains(&s["system"].as_str().unwrap()),
+            "unknown system in {s}"
+        );
+    }
+
+    // Searching by a family name finds that student and only students matching the search.
+    let wanted = &students[0];
+    let family = wanted["family_name"].as_str().unwrap();
+    let found = invoke(&window, "list_students", json!({"search": family})).expect("search");
+    let found = found.as_array().expect("an array");
+    assert!(found.contains(wanted), "searching '{family}' lost {wanted}");
+    assert!(found.len() <= students.len());
+
+    // An argument left out is the same as null (the UI sends null for an empty box).
+    let all = invoke(&window, "list_students", json!({})).expect("students");
+    assert_eq!(all.as_array().unwrap().len(), students.len());
+}
+
+#[test]
+fn the_outbox_lists_entries_with_their_state_and_attempts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_app, window) = start(dir.path());
+    settled_status(&window);
+
+    let outbox = invoke(&window, "list_outbox", json!({})).expect("outbox");
+    for entry in outbox.as_array().expect("an array") {
+        assert!(entry["id"].is_i64(), "{entry}");
+        assert!(entry["attempts"].is_u64(), "{entry}");
+        assert!(entry["operation"].is_string(), "{entry}");
+        assert!(
+            ["pending", "sending", "done", "conflict", "failed"]
+                .contains(&entry["state"].as_str().unwrap()),
+            "{entry}"
+        );
+        assert!(entry.get("payload").is_none(), "payloads stay in the cache: {entry}");
+    }
+}
+
+#[test]
+fn a_cache_that_cannot_open_is_reported_as_code_and_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A data folder "inside" a plain file can never be created.
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, b"").expect("write file");
+    let (_app, window) = start(&blocker.join("data"));
+
+    let status = settled_status(&window);
+    assert_eq!(status["sync"]["state"], "failed", "{status}");
+    assert_eq!(status["sync"]["error"]["code"], "cache_unavailable", "{status}");
+    assert_eq!(status["demo"], false);
+
+    let err = invoke(&window, "list_students", json!({"search": null}))
+        .expect_err("listing cannot work without a cache");
+    assert_eq!(err["code"], "cache_unavailable", "{err}");
+    assert_eq!(err["retryable"], false, "{err}");
+    let message = err["message"].as_str().expect("a message");
+    assert!(!message.is_empty());
+    assert_eq!(err.as_object().unwrap().len(), 3, "only code, message, retryable cross: {err}");
+
+    let err = invoke(&window, "list_outbox", json!({})).expect_err("no cache, no outbox");
+    assert_eq!(err["code"], "cache_unavailable", "{err}");
+}
+
+#[test]
+fn commands_outside_the_declared_surface_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_app, window) = start(dir.path());
+    let err = invoke(&window, "delete_everything", json!({})).expect_err("unknown command");
+    assert!(err.to_string().contains("delete_everything"), "{err}");
+}

@@ -1,0 +1,221 @@
+// The real desktop app, end to end: tauri-driver starts the debug binary through
+// WebKitWebDriver, and this script drives it over the W3C WebDriver HTTP API with plain
+// `fetch` (no client library). Run it through scripts/e2e.sh, which builds the app and
+// provides Xvfb, a keychain and a temp data folder.
+//
+// Env: APP_BINARY (absolute path, required), ARTIFACTS_DIR (default <repo>/artifacts),
+// TAURI_DRIVER (default `tauri-driver` on PATH), E2E_TIMEOUT_MS (default 180000).
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const app = process.env.APP_BINARY ?? "";
+const artifacts = resolve(process.env.ARTIFACTS_DIR ?? join(here, "../../artifacts"));
+const driverBin = process.env.TAURI_DRIVER ?? "tauri-driver";
+// Generous: on a loaded 2-core machine the first start compiles WebKit's caches and the
+// demo starts four simulators and syncs them before the first student shows.
+const timeoutMs = Number(process.env.E2E_TIMEOUT_MS ?? 180_000);
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once("error", fail);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+async function waitFor(what, probe, limit = timeoutMs) {
+  const deadline = Date.now() + limit;
+  let last;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${limit} ms waiting for ${what}${last ? `: ${last.message}` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** A minimal W3C WebDriver client over fetch. */
+class WebDriver {
+  constructor(base) {
+    this.base = base;
+    this.session = undefined;
+  }
+
+  async call(method, path, body) {
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json().catch(() => ({}));
+    if (!res.ok || json.value?.error) {
+      const v = json.value ?? {};
+      throw new Error(`${method} ${path} → ${res.status} ${v.error ?? ""}: ${v.message ?? JSON.stringify(json)}`);
+    }
+    return json.value;
+  }
+
+  s(path) {
+    return `/session/${this.session}${path}`;
+  }
+
+  async newSession(application) {
+    const value = await this.call("POST", "/session", {
+      capabilities: { alwaysMatch: { "tauri:options": { application } } },
+    });
+    this.session = value.sessionId;
+  }
+
+  async deleteSession() {
+    if (this.session) await this.call("DELETE", this.s("")).catch(() => {});
+    this.session = undefined;
+  }
+
+  /** Element ids for a CSS selector (empty when none match yet). */
+  async findAll(css) {
+    const found = await this.call("POST", this.s("/elements"), { using: "css selector", value: css });
+    return found.map((el) => Object.values(el)[0]);
+  }
+
+  text(id) {
+    return this.call("GET", this.s(`/element/${id}/text`));
+  }
+
+  type(id, text) {
+    return this.call("POST", this.s(`/element/${id}/value`), { text });
+  }
+
+  clear(id) {
+    return this.call("POST", this.s(`/element/${id}/clear`), {});
+  }
+
+  /** Runs an async script in the page; the last argument is WebDriver's callback. */
+  executeAsync(script, args = []) {
+    return this.call("POST", this.s("/execute/async"), { script, args });
+  }
+
+  async screenshot(path) {
+    const png = await this.call("GET", this.s("/screenshot"));
+    writeFileSync(path, Buffer.from(png, "base64"));
+  }
+}
+
+const rowsCss = '[data-testid="student-row"]';
+
+describe("the Schooldesk app", () => {
+  let driver;
+  let wd;
+  let driverLog = "";
+
+  before(async () => {
+    assert.ok(isAbsolute(app), `APP_BINARY must be the absolute path of the built app (got '${app}')`);
+    assert.ok(existsSync(app), `no app binary at ${app}: build it with scripts/e2e.sh`);
+    const port = await freePort();
+    const nativePort = await freePort();
+    // A process group of its own, so WebKitWebDriver and the app go when it is stopped.
+    driver = spawn(driverBin, ["--port", String(port), "--native-port", String(nativePort)], {
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const keep = (chunk) => {
+      driverLog = (driverLog + chunk).slice(-20_000);
+    };
+    driver.stdout.on("data", keep);
+    driver.stderr.on("data", keep);
+    const exited = new Promise((_, fail) =>
+      driver.once("exit", (code) => fail(new Error(`tauri-driver exited (${code}):\n${driverLog}`))),
+    );
+    exited.catch(() => {});
+    driver.once("error", (e) => keep(`spawn failed: ${e.message}\n`));
+
+    wd = new WebDriver(`http://127.0.0.1:${port}`);
+    // The port opens before the native driver is ready: wait for /status to say so.
+    await Promise.race([
+      exited,
+      waitFor("tauri-driver /status", async () => {
+        const status = await wd.call("GET", "/status");
+        return status?.ready !== false;
+      }, 60_000),
+    ]);
+    await wd.newSession(app);
+  });
+
+  after(async () => {
+    await wd?.deleteSession();
+    if (driver?.pid && driver.exitCode === null) {
+      try {
+        process.kill(-driver.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  it("shows the demo students from the cache, searches them, and is in demo mode", async () => {
+    // The rows appear once the demo's first sync has filled the cache.
+    await waitFor("a student row", async () => (await wd.findAll(rowsCss)).length > 0);
+    await waitFor("the sync status to read 'Up to date'", async () => {
+      const [status] = await wd.findAll('[data-testid="sync-status"]');
+      return status && (await wd.text(status)) === "Up to date";
+    });
+
+    // Ask the shell itself (through the same IPC the page uses) what the cache holds, and
+    // check that what it says is what the window shows.
+    const cached = await wd.executeAsync(
+      `const done = arguments[arguments.length - 1];
+       window.__TAURI_INTERNALS__.invoke("list_students", { search: null })
+         .then((rows) => done({ rows }), (error) => done({ error }));`,
+    );
+    assert.equal(cached.error, undefined, `list_students failed: ${JSON.stringify(cached.error)}`);
+    assert.ok(cached.rows.length > 0, "the cache holds no students after the demo sync");
+
+    const [panel] = await wd.findAll('[data-testid="students"]');
+    const shown = await wd.text(panel);
+    const first = cached.rows[0];
+    assert.ok(shown.includes(first.name), `the window does not show '${first.name}':\n${shown}`);
+    const rows = await wd.findAll(rowsCss);
+    assert.equal(rows.length, cached.rows.length, "the window shows a different number of students");
+
+    const [badge] = await wd.findAll('[data-testid="demo-badge"]');
+    assert.match(await wd.text(badge), /demo mode/i, "the demo badge is not visible");
+
+    mkdirSync(artifacts, { recursive: true });
+    await wd.screenshot(join(artifacts, "e2e.png"));
+
+    // Search by family name: the window narrows to exactly what the shell answers for it.
+    const [search] = await wd.findAll('[data-testid="student-search"]');
+    await wd.type(search, first.family_name);
+    const answer = await wd.executeAsync(
+      `const done = arguments[arguments.length - 1];
+       window.__TAURI_INTERNALS__.invoke("list_students", { search: arguments[0] })
+         .then((rows) => done({ rows }), (error) => done({ error }));`,
+      [first.family_name],
+    );
+    assert.equal(answer.error, undefined, `search failed: ${JSON.stringify(answer.error)}`);
+    assert.ok(answer.rows.some((r) => r.name === first.name), "the search lost the student it was made from");
+    await waitFor(`the list to narrow to '${first.family_name}'`, async () => {
+      const [count] = await wd.findAll('[data-testid="student-count"]');
+      return count && (await wd.text(count)) === String(answer.rows.length);
+    }, 30_000);
+    const narrowed = await wd.text(panel);
+    for (const row of answer.rows) {
+      assert.ok(narrowed.includes(row.name), `the search result lacks '${row.name}':\n${narrowed}`);
+    }
+    await wd.screenshot(join(artifacts, "e2e-search.png"));
+  });
+});

@@ -1,0 +1,45 @@
+import type {
+  AppStatus,
+  ErrorCode,
+  ErrorPayload,
+  OutboxRow,
+  StudentRow,
+} from "../bindings/ipc";
+
+/** What the page needs from the desk. */
+export interface Backend {
+  listStudents(search?: string): Promise<StudentRow[]>;
+  listOutbox(): Promise<OutboxRow[]>;
+  appStatus(): Promise<AppStatus>;
+}
+
+/** A failed call, carrying the shell's `{code, message, retryable}`. */
+export class BackendError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+
+  constructor(payload: ErrorPayload) {
+    super(payload.message);
+    this.name = "BackendError";
+    this.code = payload.code;
+    this.retryable = payload.retryable;
+  }
+
+  /** Whatever a call rejected with, as a BackendError (a bare string or Error becomes `internal`). */
+  static from(reason: unknown): BackendError {
+    if (reason instanceof BackendError) return reason;
+    if (isErrorPayload(reason)) return new BackendError(reason);
+    const message =
+      reason instanceof Error ? reason.message : typeof reason === "string" ? reason : String(reason);
+    return new BackendError({ code: "internal", message, retryable: true });
+  }
+}
+
+function isErrorPayload(v: unknown): v is ErrorPayload {
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    typeof (v as ErrorPayload).code === "string" &&
+    typeof (v as ErrorPayload).message === "string"
+  );
+}
