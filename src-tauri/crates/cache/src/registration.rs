@@ -47,16 +47,13 @@ fn with_items(conn: &Connection, mut lists: Vec<Checklist>) -> Result<Vec<Checkl
          WHERE system = ?1 AND checklist_source_id = ?2 ORDER BY position",
     )?;
     for list in &mut lists {
-        let items = stmt.query_map(
-            (list.source.system.as_str(), &list.source.source_id),
-            |r| {
-                Ok(ChecklistItem {
-                    source_id: r.get(0)?,
-                    name: r.get(1)?,
-                    required: r.get(2)?,
-                })
-            },
-        )?;
+        let items = stmt.query_map((list.source.system.as_str(), &list.source.source_id), |r| {
+            Ok(ChecklistItem {
+                source_id: r.get(0)?,
+                name: r.get(1)?,
+                required: r.get(2)?,
+            })
+        })?;
         list.items = items.collect::<rusqlite::Result<_>>()?;
     }
     Ok(lists)
@@ -153,7 +150,8 @@ impl Sourced for EnrollmentRecord {
 
 impl Sourced for Document {
     const TABLE: &'static str = "documents";
-    const COLUMNS: &'static [&'static str] = &["record_source_id", "name", "content_type", "content"];
+    const COLUMNS: &'static [&'static str] =
+        &["record_source_id", "name", "content_type", "content"];
     /// The file is downloaded apart from its description; refreshing the description must
     /// not drop it.
     const KEEP_WHEN_NULL: &'static [&'static str] = &["content"];
@@ -193,7 +191,11 @@ pub struct MissingItem {
     pub item_name: String,
 }
 
-fn missing_items(conn: &Connection, system: System, record: Option<&str>) -> Result<Vec<MissingItem>> {
+fn missing_items(
+    conn: &Connection,
+    system: System,
+    record: Option<&str>,
+) -> Result<Vec<MissingItem>> {
     // A record is held to a checklist once the system lists any entry of it for the record.
     let mut stmt = conn.prepare_cached(
         "WITH held AS (SELECT DISTINCT record_source_id, checklist_source_id FROM checklist_entries \
@@ -226,9 +228,9 @@ impl CacheTx<'_> {
     /// Inserts or updates checklists; each one's items are replaced by those given.
     pub fn upsert_checklists(&self, lists: &[Checklist]) -> Result<usize> {
         let n = rows::upsert(self.conn, lists)?;
-        let mut delete = self
-            .conn
-            .prepare_cached("DELETE FROM checklist_items WHERE system = ?1 AND checklist_source_id = ?2")?;
+        let mut delete = self.conn.prepare_cached(
+            "DELETE FROM checklist_items WHERE system = ?1 AND checklist_source_id = ?2",
+        )?;
         let mut insert = self.conn.prepare_cached(
             "INSERT INTO checklist_items (system, checklist_source_id, source_id, position, name, required) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
@@ -344,7 +346,10 @@ impl Cache {
                 rows::select_from::<Document>("t").replace(", t.content FROM", ", NULL FROM")
             );
             let mut stmt = c.prepare_cached(&sql)?;
-            let docs = stmt.query_map((system.as_str(), record_source_id), rows::from_row::<Document>)?;
+            let docs = stmt.query_map(
+                (system.as_str(), record_source_id),
+                rows::from_row::<Document>,
+            )?;
             Ok(docs.collect::<rusqlite::Result<_>>()?)
         })
     }

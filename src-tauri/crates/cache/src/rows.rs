@@ -104,14 +104,22 @@ pub(crate) fn upsert<T: Sourced>(conn: &Connection, rows: &[T]) -> Result<usize>
 }
 
 /// Rows of `T` matching `rest` (`WHERE …`, `ORDER BY …`, written against alias `t`).
-pub(crate) fn select<T: Sourced>(conn: &Connection, rest: &str, params: impl Params) -> Result<Vec<T>> {
+pub(crate) fn select<T: Sourced>(
+    conn: &Connection,
+    rest: &str,
+    params: impl Params,
+) -> Result<Vec<T>> {
     let sql = format!("{} {rest}", select_from::<T>("t"));
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params, from_row::<T>)?;
     Ok(rows.collect::<rusqlite::Result<Vec<T>>>()?)
 }
 
-pub(crate) fn get<T: Sourced>(conn: &Connection, system: System, source_id: &str) -> Result<Option<T>> {
+pub(crate) fn get<T: Sourced>(
+    conn: &Connection,
+    system: System,
+    source_id: &str,
+) -> Result<Option<T>> {
     Ok(select::<T>(
         conn,
         "WHERE t.system = ?1 AND t.source_id = ?2",
@@ -122,9 +130,17 @@ pub(crate) fn get<T: Sourced>(conn: &Connection, system: System, source_id: &str
 }
 
 /// All rows of `T`, for one system or all, in the order given.
-pub(crate) fn all<T: Sourced>(conn: &Connection, system: Option<System>, order: &str) -> Result<Vec<T>> {
+pub(crate) fn all<T: Sourced>(
+    conn: &Connection,
+    system: Option<System>,
+    order: &str,
+) -> Result<Vec<T>> {
     match system {
-        Some(s) => select::<T>(conn, &format!("WHERE t.system = ?1 ORDER BY {order}"), [s.as_str()]),
+        Some(s) => select::<T>(
+            conn,
+            &format!("WHERE t.system = ?1 ORDER BY {order}"),
+            [s.as_str()],
+        ),
         None => select::<T>(conn, &format!("ORDER BY {order}"), []),
     }
 }

@@ -73,16 +73,20 @@ mod tests {
             assert_eq!(m.version as usize, i + 1, "{}", m.name);
             assert!(!m.sql.trim().is_empty(), "{}", m.name);
         }
-        let mut files: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".sql"))
-            .collect();
+        let mut files: Vec<String> =
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".sql"))
+                .collect();
         files.sort();
         let expected: Vec<String> = MIGRATIONS
             .iter()
             .map(|m| format!("{:04}_{}.sql", m.version, m.name))
             .collect();
-        assert_eq!(files, expected, "every migrations/*.sql file must be listed, in order");
+        assert_eq!(
+            files, expected,
+            "every migrations/*.sql file must be listed, in order"
+        );
     }
 }

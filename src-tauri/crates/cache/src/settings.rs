@@ -65,7 +65,15 @@ pub const COUNTED_TABLES: &[&str] = &[
 ];
 
 /// Words that mark a settings key as a secret.
-const SECRET_WORDS: &[&str] = &["password", "secret", "token", "apikey", "api_key", "ssn", "credential"];
+const SECRET_WORDS: &[&str] = &[
+    "password",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "ssn",
+    "credential",
+];
 
 fn secret_key(value: &Value) -> Option<String> {
     match value {
@@ -158,10 +166,10 @@ impl CacheTx<'_> {
     /// Forgets how to reach a system (its cached rows stay until reset). Returns whether
     /// there was a connection.
     pub fn remove_connection(&self, system: System) -> Result<bool> {
-        Ok(self
-            .conn
-            .execute("DELETE FROM connections WHERE system = ?1", [system.as_str()])?
-            > 0)
+        Ok(self.conn.execute(
+            "DELETE FROM connections WHERE system = ?1",
+            [system.as_str()],
+        )? > 0)
     }
 
     /// Records where a pull stopped; call it in the same transaction as the rows fetched.
@@ -173,7 +181,9 @@ impl CacheTx<'_> {
         now: DateTime<Utc>,
     ) -> Result<()> {
         if resource.trim().is_empty() {
-            return Err(CacheError::InvalidInput("A sync position needs a resource name.".into()));
+            return Err(CacheError::InvalidInput(
+                "A sync position needs a resource name.".into(),
+            ));
         }
         self.conn.execute(
             "INSERT INTO sync_state (system, resource, progress_json, updated_at) \
@@ -203,7 +213,11 @@ impl CacheTx<'_> {
     }
 
     /// Makes `found` the complete list of disagreements (those no longer found are dropped).
-    pub fn replace_disagreements(&self, found: &[Disagreement], now: DateTime<Utc>) -> Result<usize> {
+    pub fn replace_disagreements(
+        &self,
+        found: &[Disagreement],
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
         self.conn.execute("DELETE FROM disagreements", [])?;
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO disagreements (external_id, field, values_json, detected_at) \
@@ -288,7 +302,11 @@ impl Cache {
     }
 
     /// See [`CacheTx::replace_disagreements`].
-    pub fn replace_disagreements(&self, found: &[Disagreement], now: DateTime<Utc>) -> Result<usize> {
+    pub fn replace_disagreements(
+        &self,
+        found: &[Disagreement],
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
         self.with_transaction(|tx| tx.replace_disagreements(found, now))
     }
 
@@ -319,8 +337,9 @@ impl Cache {
         self.read(|c| {
             let mut counts = Counts::new();
             for &table in COUNTED_TABLES {
-                let mut stmt =
-                    c.prepare_cached(&format!("SELECT system, count(*) FROM {table} GROUP BY system"))?;
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT system, count(*) FROM {table} GROUP BY system"
+                ))?;
                 let rows = stmt.query_map([], |r| Ok((get_system(r, 0)?, r.get::<_, i64>(1)?)))?;
                 for row in rows {
                     let (system, n) = row?;

@@ -98,7 +98,10 @@ impl Cache {
         // Before anything creates the -wal and -shm files, which SQLite gives the same mode.
         restrict_permissions(path)?;
         if let Some(key) = key {
-            // The key must be the very first statement: SQLCipher reads nothing before it.
+            // SQLCipher logs a wrong key to stderr by itself; the error returned says it
+            // better, and a CLI's output should not carry library noise.
+            conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+            // The key must come before anything reads the file.
             let pragma = Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()));
             conn.execute_batch(&pragma)?;
             // Pin the file format, so a future SQLCipher with other defaults still reads it.

@@ -11,8 +11,13 @@ use crate::store::{Cache, CacheTx};
 
 impl Sourced for LearningSupportRecord {
     const TABLE: &'static str = "learning_support_records";
-    const COLUMNS: &'static [&'static str] =
-        &["student_source_id", "support_type", "severity", "status", "notes"];
+    const COLUMNS: &'static [&'static str] = &[
+        "student_source_id",
+        "support_type",
+        "severity",
+        "status",
+        "notes",
+    ];
     fn source(&self) -> &Source {
         &self.source
     }

@@ -46,7 +46,7 @@ struct Fixture {
 impl Fixture {
     fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let keychain = Keychain::for_data_dir(dir.path());
+        let keychain = keychain_for(dir.path());
         Fixture { dir, keychain }
     }
     fn path(&self) -> &Path {
@@ -68,13 +68,20 @@ fn the_file_holds_no_plaintext_and_the_key_is_nowhere_in_the_data_dir() {
     cache
         .upsert_students(&[student(System::OmniForge, "s-1", NAME, FAMILY)])
         .unwrap();
-    let key = fx.keychain.get_cache_key().unwrap().expect("a key was created");
+    let key = fx
+        .keychain
+        .get_cache_key()
+        .unwrap()
+        .expect("a key was created");
 
     let check = |moment: &str| {
         let bytes = file_bytes(&db_path(fx.path()));
         assert!(bytes.len() > 4096, "{moment}: the file holds pages");
         for needle in [NAME, FAMILY, "EXT-s-1", "SQLite format 3"] {
-            assert!(!contains(&bytes, needle.as_bytes()), "{moment}: '{needle}' in the file");
+            assert!(
+                !contains(&bytes, needle.as_bytes()),
+                "{moment}: '{needle}' in the file"
+            );
         }
         for file in all_files(fx.path()) {
             let bytes = std::fs::read(&file).unwrap();
@@ -83,7 +90,11 @@ fn the_file_holds_no_plaintext_and_the_key_is_nowhere_in_the_data_dir() {
                 key.to_hex().to_uppercase().into_bytes(),
                 key.as_bytes().to_vec(),
             ] {
-                assert!(!contains(&bytes, &needle), "{moment}: key found in {}", file.display());
+                assert!(
+                    !contains(&bytes, &needle),
+                    "{moment}: key found in {}",
+                    file.display()
+                );
             }
         }
     };
@@ -98,7 +109,10 @@ fn the_file_holds_no_plaintext_and_the_key_is_nowhere_in_the_data_dir() {
         .upsert_students(&[student(System::OmniForge, "s-1", NAME, FAMILY)])
         .unwrap();
     assert!(!plain.is_encrypted());
-    assert!(contains(&file_bytes(&db_path(plain_dir.path())), FAMILY.as_bytes()));
+    assert!(contains(
+        &file_bytes(&db_path(plain_dir.path())),
+        FAMILY.as_bytes()
+    ));
 }
 
 #[test]
@@ -111,7 +125,10 @@ fn never_stored_fields_never_reach_the_file() {
     let cache = Cache::open_plain(&db).unwrap();
     cache.upsert_students(&[s]).unwrap();
     let stored = cache.student(System::Matrix, "m-1").unwrap().unwrap();
-    assert_eq!(stored.source.raw, serde_json::json!({"id": "m-1", "nested": {}}));
+    assert_eq!(
+        stored.source.raw,
+        serde_json::json!({"id": "m-1", "nested": {}})
+    );
     drop(cache);
     let bytes = file_bytes(&db);
     assert!(!contains(&bytes, b"hunter2"));
@@ -132,11 +149,19 @@ fn a_wrong_key_or_no_key_is_refused_and_the_file_is_left_unchanged() {
     assert!(matches!(err, CacheError::WrongKey { .. }), "{err:?}");
     assert_eq!(err.code(), "cache.wrong_key");
     assert!(err.to_string().contains("left untouched"), "{err}");
-    assert_eq!(snapshot(dir.path()), before, "a wrong key changed the files");
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "a wrong key changed the files"
+    );
 
     let err = Cache::open_plain(&db).unwrap_err();
     assert!(matches!(err, CacheError::WrongKey { .. }), "{err:?}");
-    assert_eq!(snapshot(dir.path()), before, "opening without a key changed the files");
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "opening without a key changed the files"
+    );
 
     // And the right key still reads everything.
     let cache = Cache::open_with_key(&db, &key(1)).unwrap();
@@ -254,7 +279,10 @@ fn a_file_from_a_newer_schooldesk_is_refused_untouched() {
         }
         other => panic!("expected NewerSchema, got {other:?}"),
     }
-    assert!(err.to_string().contains("newer version of Schooldesk"), "{err}");
+    assert!(
+        err.to_string().contains("newer version of Schooldesk"),
+        "{err}"
+    );
     assert_eq!(snapshot(dir.path()), before);
 }
 

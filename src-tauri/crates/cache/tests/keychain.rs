@@ -1,24 +1,33 @@
 //! The REAL keychain backend. On Linux run under `scripts/with-keyring.sh`, which starts a
 //! throwaway, unlocked gnome-keyring in a private D-Bus session.
 
-use schooldesk_cache::{CacheError, Keychain, KeychainProblem};
+mod common;
+
+use common::keychain_for;
+use schooldesk_cache::{CacheError, KeychainProblem};
 
 #[test]
 fn secrets_round_trip_and_delete() {
     let dir = tempfile::tempdir().unwrap();
-    let kc = Keychain::for_data_dir(dir.path());
+    let kc = keychain_for(dir.path());
     assert!(kc.get_secret("omniforge.api_key").unwrap().is_none());
 
     let secret = format!("fsis_secret_{}", "ab12".repeat(16));
     kc.set_secret("omniforge.api_key", &secret).unwrap();
     assert_eq!(
-        kc.get_secret("omniforge.api_key").unwrap().as_deref().map(String::as_str),
+        kc.get_secret("omniforge.api_key")
+            .unwrap()
+            .as_deref()
+            .map(String::as_str),
         Some(secret.as_str())
     );
     // Replacing keeps one entry.
     kc.set_secret("omniforge.api_key", "pässwörd ✓").unwrap();
     assert_eq!(
-        kc.get_secret("omniforge.api_key").unwrap().unwrap().as_str(),
+        kc.get_secret("omniforge.api_key")
+            .unwrap()
+            .unwrap()
+            .as_str(),
         "pässwörd ✓"
     );
 
@@ -35,14 +44,26 @@ fn secrets_round_trip_and_delete() {
 fn entries_of_two_data_directories_never_mix() {
     let a_dir = tempfile::tempdir().unwrap();
     let b_dir = tempfile::tempdir().unwrap();
-    let a = Keychain::for_data_dir(a_dir.path());
-    let b = Keychain::for_data_dir(b_dir.path());
+    let a = keychain_for(a_dir.path());
+    let b = keychain_for(b_dir.path());
     assert_ne!(a.scope(), b.scope());
 
     a.set_secret("hubmis.client_secret", "for-a").unwrap();
     b.set_secret("hubmis.client_secret", "for-b").unwrap();
-    assert_eq!(a.get_secret("hubmis.client_secret").unwrap().unwrap().as_str(), "for-a");
-    assert_eq!(b.get_secret("hubmis.client_secret").unwrap().unwrap().as_str(), "for-b");
+    assert_eq!(
+        a.get_secret("hubmis.client_secret")
+            .unwrap()
+            .unwrap()
+            .as_str(),
+        "for-a"
+    );
+    assert_eq!(
+        b.get_secret("hubmis.client_secret")
+            .unwrap()
+            .unwrap()
+            .as_str(),
+        "for-b"
+    );
 
     let key_a = a.create_cache_key(&mut rand::rngs::OsRng).unwrap();
     assert!(b.get_cache_key().unwrap().is_none());
@@ -50,7 +71,13 @@ fn entries_of_two_data_directories_never_mix() {
     assert_eq!(a.get_cache_key().unwrap(), Some(key_a));
 
     a.delete_secret("hubmis.client_secret").unwrap();
-    assert_eq!(b.get_secret("hubmis.client_secret").unwrap().unwrap().as_str(), "for-b");
+    assert_eq!(
+        b.get_secret("hubmis.client_secret")
+            .unwrap()
+            .unwrap()
+            .as_str(),
+        "for-b"
+    );
     a.delete_cache_key().unwrap();
     b.delete_secret("hubmis.client_secret").unwrap();
     assert!(a.get_cache_key().unwrap().is_none());
@@ -59,7 +86,7 @@ fn entries_of_two_data_directories_never_mix() {
 #[test]
 fn a_cache_key_is_created_once_and_read_back() {
     let dir = tempfile::tempdir().unwrap();
-    let kc = Keychain::for_data_dir(dir.path());
+    let kc = keychain_for(dir.path());
     assert!(kc.get_cache_key().unwrap().is_none());
     let key = kc.create_cache_key(&mut rand::rngs::OsRng).unwrap();
     assert_eq!(kc.get_cache_key().unwrap(), Some(key.clone()));
@@ -73,7 +100,7 @@ fn a_cache_key_is_created_once_and_read_back() {
 #[test]
 fn a_cache_key_entry_that_is_not_a_key_is_reported_not_used() {
     let dir = tempfile::tempdir().unwrap();
-    let kc = Keychain::for_data_dir(dir.path());
+    let kc = keychain_for(dir.path());
     // Forge the entry the way another program could.
     keyring::Entry::new("schooldesk", &kc.cache_key_account())
         .unwrap()
@@ -97,13 +124,16 @@ fn no_keychain_service_is_a_typed_error_with_a_sentence() {
     const TEST: &str = "no_keychain_service_is_a_typed_error_with_a_sentence";
     if std::env::var_os("SCHOOLDESK_TEST_NO_KEYCHAIN").is_some() {
         let dir = tempfile::tempdir().unwrap();
-        let kc = Keychain::for_data_dir(dir.path());
+        let kc = schooldesk_cache::Keychain::for_data_dir(dir.path());
         let err = schooldesk_cache::Cache::open(dir.path(), &kc).unwrap_err();
         let CacheError::Keychain { problem, detail } = &err else {
             panic!("expected a keychain error, got {err:?}");
         };
         assert!(
-            matches!(problem, KeychainProblem::Unavailable | KeychainProblem::Locked),
+            matches!(
+                problem,
+                KeychainProblem::Unavailable | KeychainProblem::Locked
+            ),
             "{problem:?}"
         );
         let message = err.to_string();
@@ -118,7 +148,10 @@ fn no_keychain_service_is_a_typed_error_with_a_sentence() {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", TEST, "--nocapture", "--test-threads=1"])
         .env("SCHOOLDESK_TEST_NO_KEYCHAIN", "1")
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/schooldesk-test-bus")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/schooldesk-test-bus",
+        )
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -57,6 +57,8 @@ pub enum Command {
     Export(ExportCommand),
     /// Start the built-in simulators of the four systems, connect to them and sync.
     Demo(DemoArgs),
+    /// Where the data lives, the connections, and how much is cached and queued.
+    Status,
     /// Delete the cache and its key from the keychain. Asks for confirmation.
     Reset {
         /// Do not ask: for scripts.

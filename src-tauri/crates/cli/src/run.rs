@@ -101,6 +101,31 @@ pub fn run(cli: Cli) -> Result<()> {
                 None => Ok(()),
             }
         }
+        Command::Status => {
+            let desk = Desk::open(&data_dir)?;
+            let status = desk.status()?;
+            let mut text = format!(
+                "Data directory: {}\nCache: encrypted (SQLCipher), layout version {}, key in the OS keychain\n",
+                status.data_dir.display(),
+                status.schema_version
+            );
+            if status.connections.is_empty() {
+                text.push_str("Connections: none (try `schooldesk demo`)\n");
+            }
+            for c in &status.connections {
+                text.push_str(&format!("Connected: {} at {}\n", c.system.display_name(), c.base_url));
+            }
+            for (table, per_system) in &status.counts {
+                let total: u64 = per_system.values().sum();
+                if total > 0 {
+                    text.push_str(&format!("{table}: {total}\n"));
+                }
+            }
+            for (state, n) in &status.outbox {
+                text.push_str(&format!("outbox {state}: {n}\n"));
+            }
+            summary(json, &status, text.trim_end())
+        }
         Command::Students { search, limit } => {
             let desk = Desk::open(&data_dir)?;
             let students = desk.students(search.as_deref(), Some(limit))?;

@@ -51,7 +51,10 @@ impl Connection {
     }
 
     /// Reads the settings column; an empty string means defaults.
-    pub fn parse_settings(system: System, json: &str) -> Result<ConnectionSettings, ConnectorError> {
+    pub fn parse_settings(
+        system: System,
+        json: &str,
+    ) -> Result<ConnectionSettings, ConnectorError> {
         if json.trim().is_empty() {
             return Ok(ConnectionSettings::default());
         }

@@ -84,10 +84,7 @@ pub enum ConnectorError {
     #[error("{system}: connection settings are incomplete or wrong: {detail}")]
     Config { system: System, detail: String },
     #[error("{system}: {operation} is not something this system accepts")]
-    Unsupported {
-        system: System,
-        operation: String,
-    },
+    Unsupported { system: System, operation: String },
 }
 
 impl ConnectorError {

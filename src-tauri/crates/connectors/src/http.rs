@@ -192,7 +192,10 @@ pub fn from_value<T: DeserializeOwned>(system: System, value: Value) -> Result<T
 }
 
 /// Decodes a JSON array into items, each keeping its own raw JSON.
-pub fn items<T: DeserializeOwned>(system: System, value: Value) -> Result<Vec<Item<T>>, ConnectorError> {
+pub fn items<T: DeserializeOwned>(
+    system: System,
+    value: Value,
+) -> Result<Vec<Item<T>>, ConnectorError> {
     let Value::Array(list) = value else {
         return Err(ConnectorError::BadReply {
             system,
@@ -203,13 +206,12 @@ pub fn items<T: DeserializeOwned>(system: System, value: Value) -> Result<Vec<It
     list.into_iter()
         .enumerate()
         .map(|(i, raw)| {
-            let wire = serde_path_to_error::deserialize(&raw).map_err(|e| {
-                ConnectorError::BadReply {
+            let wire =
+                serde_path_to_error::deserialize(&raw).map_err(|e| ConnectorError::BadReply {
                     system,
                     kind: ReplyProblem::Malformed,
                     detail: format!("item {i} at '{}': {}", e.path(), e.inner()),
-                }
-            })?;
+                })?;
             Ok(Item { wire, raw })
         })
         .collect()
@@ -242,12 +244,7 @@ pub fn check_base_url(system: System, base_url: &str) -> Result<Url, ConnectorEr
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
-        "http" => {
-            return Err(ConnectorError::InsecureUrl {
-                system,
-                url: shown,
-            })
-        }
+        "http" => return Err(ConnectorError::InsecureUrl { system, url: shown }),
         other => {
             return Err(ConnectorError::Config {
                 system,
@@ -576,11 +573,15 @@ mod tests {
             assert_eq!(e.code(), "connector.insecure_url", "{bad}");
         }
         assert_eq!(
-            check_base_url(System::Matrix, "ftp://x").unwrap_err().code(),
+            check_base_url(System::Matrix, "ftp://x")
+                .unwrap_err()
+                .code(),
             "connector.config"
         );
         assert_eq!(
-            check_base_url(System::Matrix, "https://u:p@x").unwrap_err().code(),
+            check_base_url(System::Matrix, "https://u:p@x")
+                .unwrap_err()
+                .code(),
             "connector.config"
         );
     }

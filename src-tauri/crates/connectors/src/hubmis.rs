@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use schooldesk_domain::{
     AttendanceCode, AttendanceMark, AttendanceStatus, Guardian, LearningSupportRecord,
-    LearningSupportReview, MarkState, Section, Source, Student, StudentGuardian, System,
+    LearningSupportReview, MarkState, School, Section, Source, Student, StudentGuardian, System,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -15,7 +15,7 @@ use crate::error::{AuthProblem, ConnectorError, ReplyProblem};
 use crate::http::{from_value, items, Auth, Call, Http, Item, Reply};
 use crate::redact::Secret;
 use crate::routes::Route;
-use crate::wire::{opt_string, parse_date, string};
+use crate::wire::{normalise_grade, opt_string, parse_date, string};
 
 const SYSTEM: System = System::Hubmis;
 
@@ -26,6 +26,7 @@ pub struct Routes {
     pub students: Route,
     pub student: Route,
     pub student_contacts: Route,
+    pub contacts: Route,
     pub contact: Route,
     pub attendance_codes: Route,
     pub student_attendance: Route,
@@ -49,13 +50,13 @@ pub const ROUTES: Routes = Routes {
     students: Route::get("students", "/students"),
     student: Route::get("student", "/students/{id}"),
     student_contacts: Route::get("student_contacts", "/students/{id}/contacts"),
+    // "Contacts: Get List" in the document: each contact with its students and relations,
+    // so guardians and their links come in a few pages instead of a call per student.
+    contacts: Route::get("contacts", "/contacts"),
     contact: Route::get("contact", "/contacts/{id}"),
     attendance_codes: Route::get("attendance_codes", "/attendance/codes"),
     student_attendance: Route::get("student_attendance", "/students/{id}/attendance"),
-    learning_support_records: Route::get(
-        "learning_support_records",
-        "/learning-support/records",
-    ),
+    learning_support_records: Route::get("learning_support_records", "/learning-support/records"),
     learning_support_record: Route::get(
         "learning_support_record",
         "/learning-support/records/{id}",
@@ -91,7 +92,7 @@ pub const ROUTES: Routes = Routes {
 };
 
 /// The largest `page[size]` Schooldesk asks for; a shorter page is the last.
-pub const MAX_PAGE: u32 = 100;
+pub const MAX_PAGE: u32 = 1000;
 
 /// Tokens die after 15 minutes whatever `expires_in` says; renew a minute early.
 const TOKEN_LIFE: Duration = Duration::from_secs(15 * 60);
@@ -104,15 +105,23 @@ const RENEW_BEFORE: Duration = Duration::from_secs(60);
 pub struct Named {
     #[serde(default, deserialize_with = "opt_string")]
     pub id: Option<String>,
-    #[serde(default, alias = "description", alias = "title")]
+    #[serde(default)]
     pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
     #[serde(default)]
     pub code: Option<String>,
 }
 
 impl Named {
-    fn label(&self) -> Option<String> {
-        self.name.clone().or_else(|| self.code.clone())
+    pub fn label(&self) -> Option<String> {
+        self.name
+            .clone()
+            .or_else(|| self.description.clone())
+            .or_else(|| self.title.clone())
+            .or_else(|| self.code.clone())
     }
 }
 
@@ -138,32 +147,29 @@ pub struct StudentWire {
     pub year_group: Option<Named>,
     #[serde(default)]
     pub tutor_group: Option<Named>,
+    /// The school (HUBmis calls a school of a realm a "section").
+    #[serde(default)]
+    pub section: Option<Named>,
 }
 
-/// A student–contact relation.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct ContactRelation {
-    #[serde(default, deserialize_with = "opt_string")]
-    pub contact_id: Option<String>,
-    #[serde(default)]
-    pub contact: Option<ContactWire>,
+/// How a contact stands towards one student (in both the student's contact list and the
+/// contact's student list).
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+pub struct Relation {
     #[serde(default, alias = "relation_type", alias = "relationship_type")]
     pub relationship: Option<Value>,
-    #[serde(default, alias = "is_primary", alias = "primary")]
-    pub priority_contact: Option<bool>,
-    #[serde(default, alias = "can_collect", alias = "collect")]
-    pub can_pick_up: Option<bool>,
+    /// 1 is the first contact.
+    #[serde(default)]
+    pub priority: Option<u32>,
     #[serde(default)]
     pub emergency_contact: Option<bool>,
+    #[serde(default, alias = "can_pick_up")]
+    pub can_collect: Option<bool>,
+    #[serde(default)]
+    pub parental_responsibility: Option<bool>,
 }
 
-impl ContactRelation {
-    pub fn contact_id(&self) -> Option<String> {
-        self.contact_id
-            .clone()
-            .or_else(|| self.contact.as_ref().map(|c| c.id.clone()))
-    }
-
+impl Relation {
     pub fn relationship_label(&self) -> Option<String> {
         match &self.relationship {
             Some(Value::String(s)) => Some(s.clone()),
@@ -177,6 +183,43 @@ impl ContactRelation {
     }
 }
 
+/// A student–contact relation, from `/students/{id}/contacts`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ContactRelation {
+    #[serde(default, deserialize_with = "opt_string")]
+    pub contact_id: Option<String>,
+    #[serde(default)]
+    pub contact: Option<ContactWire>,
+    #[serde(flatten)]
+    pub relation: Relation,
+}
+
+impl ContactRelation {
+    pub fn contact_id(&self) -> Option<String> {
+        self.contact_id
+            .clone()
+            .or_else(|| self.contact.as_ref().map(|c| c.id.clone()))
+    }
+}
+
+/// A phone number of a contact.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Phone {
+    #[serde(default)]
+    pub number: Option<String>,
+    #[serde(default)]
+    pub is_primary: bool,
+}
+
+/// One of a contact's students, with the relation.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ContactStudent {
+    #[serde(deserialize_with = "string")]
+    pub id: String,
+    #[serde(flatten)]
+    pub relation: Relation,
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct ContactWire {
     #[serde(deserialize_with = "string")]
@@ -187,8 +230,20 @@ pub struct ContactWire {
     pub last_name: Option<String>,
     #[serde(default, alias = "email")]
     pub primary_email: Option<String>,
-    #[serde(default, alias = "phone", alias = "mobile")]
-    pub primary_phone: Option<String>,
+    #[serde(default)]
+    pub phones: Vec<Phone>,
+    #[serde(default)]
+    pub students: Vec<ContactStudent>,
+}
+
+impl ContactWire {
+    pub fn phone(&self) -> Option<String> {
+        self.phones
+            .iter()
+            .find(|p| p.is_primary)
+            .or_else(|| self.phones.first())
+            .and_then(|p| p.number.clone())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -196,25 +251,31 @@ pub struct AttendanceCodeWire {
     #[serde(deserialize_with = "string")]
     pub id: String,
     pub code: String,
-    #[serde(default, alias = "name")]
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
     pub description: Option<String>,
-    /// e.g. "present", "authorised_absence", "late" (the sim's and HUBmis's meaning).
-    #[serde(default, alias = "type", alias = "category")]
-    pub meaning: Option<String>,
+    /// The DfE statistical meaning: `present`, `authorised_absence`,
+    /// `unauthorised_absence`, `approved_educational_activity`, `attendance_not_required`.
+    #[serde(default)]
+    pub statistical_meaning: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct SessionMark {
     #[serde(deserialize_with = "string")]
     pub id: String,
-    #[serde(default, alias = "date_time")]
+    #[serde(default)]
     pub date: Option<String>,
-    #[serde(default, alias = "session")]
+    #[serde(default)]
+    pub date_time: Option<String>,
+    #[serde(default)]
     pub attendance_session: Option<String>,
     #[serde(default)]
     pub attendance_code: Option<Value>,
-    #[serde(default, alias = "comment")]
-    pub note: Option<String>,
+    /// The note on the mark ("Unwell, parent phoned").
+    #[serde(default)]
+    pub description: Option<String>,
     #[serde(default)]
     pub minutes_late: Option<i64>,
 }
@@ -327,7 +388,11 @@ fn classify_token(system: System, reply: &Reply) -> Option<ConnectorError> {
         400 | 401 => Some(ConnectorError::Auth {
             system,
             problem: AuthProblem::Unknown,
-            detail: format!("token request refused: HTTP {}: {}", reply.status.as_u16(), message_of(reply)),
+            detail: format!(
+                "token request refused: HTTP {}: {}",
+                reply.status.as_u16(),
+                message_of(reply)
+            ),
         }),
         _ => classify(system, reply),
     }
@@ -358,8 +423,13 @@ impl ListQuery {
         }
     }
 
-    pub fn filter(mut self, name: &str, value: impl ToString) -> Self {
-        self.filters.push((format!("filter[{name}]"), value.to_string()));
+    pub fn filter(self, name: &str, value: impl ToString) -> Self {
+        self.param(&format!("filter[{name}]"), value)
+    }
+
+    /// Any other query parameter (`filter[dateTime][from]`, `sort[name]`, …).
+    pub fn param(mut self, name: &str, value: impl ToString) -> Self {
+        self.filters.push((name.to_string(), value.to_string()));
         self
     }
 }
@@ -401,7 +471,8 @@ impl Hubmis {
 
     /// Tokens fetched so far (tests check that an expired token is renewed once).
     pub fn tokens_fetched(&self) -> u64 {
-        self.tokens_fetched.load(std::sync::atomic::Ordering::Relaxed)
+        self.tokens_fetched
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A usable token: the held one, unless it is about to die or `stale_serial` says the
@@ -420,7 +491,10 @@ impl Hubmis {
         let call = Call::new(r, r.path.into()).form(vec![
             ("grant_type".into(), "client_credentials".into()),
             ("client_id".into(), self.client_id.clone()),
-            ("client_secret".into(), self.client_secret.expose().to_string()),
+            (
+                "client_secret".into(),
+                self.client_secret.expose().to_string(),
+            ),
         ]);
         let reply = self.http.send(&call, Auth::None, classify_token).await?;
         let tr: TokenReply = from_value(SYSTEM, reply.json(SYSTEM)?)?;
@@ -432,7 +506,10 @@ impl Hubmis {
             return Err(ConnectorError::BadReply {
                 system: SYSTEM,
                 kind: ReplyProblem::Malformed,
-                detail: format!("token type '{}' is not Bearer", tr.token_type.unwrap_or_default()),
+                detail: format!(
+                    "token type '{}' is not Bearer",
+                    tr.token_type.unwrap_or_default()
+                ),
             });
         }
         let life = tr
@@ -467,11 +544,19 @@ impl Hubmis {
     async fn get(&self, call: Call) -> Result<Value, ConnectorError> {
         let call = self.with_realm(call);
         let token = self.token(None).await?;
-        match self.http.send(&call, Auth::Bearer(&token.value), classify).await {
+        match self
+            .http
+            .send(&call, Auth::Bearer(&token.value), classify)
+            .await
+        {
             Err(ConnectorError::Auth { .. }) => {
                 tracing::info!(system = %SYSTEM, "token refused; fetching a new one");
                 let token = self.token(Some(token.serial)).await?;
-                match self.http.send(&call, Auth::Bearer(&token.value), classify).await {
+                match self
+                    .http
+                    .send(&call, Auth::Bearer(&token.value), classify)
+                    .await
+                {
                     Err(ConnectorError::Auth { detail, .. }) => Err(ConnectorError::Auth {
                         system: SYSTEM,
                         problem: AuthProblem::TokenRejected,
@@ -502,8 +587,14 @@ impl Hubmis {
         items(SYSTEM, self.get(call).await?)
     }
 
-    async fn one<T: serde::de::DeserializeOwned>(&self, route: &Route, id: &str) -> Result<Item<T>, ConnectorError> {
-        let raw = self.get(Call::new(route, route.fill(&[("id", id)]))).await?;
+    async fn one<T: serde::de::DeserializeOwned>(
+        &self,
+        route: &Route,
+        id: &str,
+    ) -> Result<Item<T>, ConnectorError> {
+        let raw = self
+            .get(Call::new(route, route.fill(&[("id", id)])))
+            .await?;
         Ok(Item {
             wire: from_value(SYSTEM, raw.clone())?,
             raw,
@@ -517,16 +608,27 @@ impl Hubmis {
 
     /// Current students, one page.
     pub async fn students(&self, q: &ListQuery) -> Result<Vec<Item<StudentWire>>, ConnectorError> {
-        self.list(&ROUTES.students, ROUTES.students.path.into(), q).await
+        self.list(&ROUTES.students, ROUTES.students.path.into(), q)
+            .await
     }
 
     pub async fn student(&self, id: &str) -> Result<Item<StudentWire>, ConnectorError> {
         self.one(&ROUTES.student, id).await
     }
 
-    pub async fn student_contacts(&self, id: &str) -> Result<Vec<Item<ContactRelation>>, ConnectorError> {
+    pub async fn student_contacts(
+        &self,
+        id: &str,
+    ) -> Result<Vec<Item<ContactRelation>>, ConnectorError> {
         let r = &ROUTES.student_contacts;
-        self.list(r, r.fill(&[("id", id)]), &ListQuery::default()).await
+        self.list(r, r.fill(&[("id", id)]), &ListQuery::default())
+            .await
+    }
+
+    /// Contacts, one page, each with its students and relations.
+    pub async fn contacts(&self, q: &ListQuery) -> Result<Vec<Item<ContactWire>>, ConnectorError> {
+        self.list(&ROUTES.contacts, ROUTES.contacts.path.into(), q)
+            .await
     }
 
     pub async fn contact(&self, id: &str) -> Result<Item<ContactWire>, ConnectorError> {
@@ -548,40 +650,57 @@ impl Hubmis {
     ) -> Result<Vec<Item<SessionMark>>, ConnectorError> {
         let r = &ROUTES.student_attendance;
         let mut q = ListQuery::default()
-            .filter("dateTime][from", format!("{from}T00:00:00Z"))
-            .filter("dateTime][to", format!("{to}T23:59:59Z"));
+            .param("filter[dateTime][from]", format!("{from}T00:00:00Z"))
+            .param("filter[dateTime][to]", format!("{to}T23:59:59Z"));
         if let Some(s) = session {
             q = q.filter("attendanceSession", s);
         }
         self.list(r, r.fill(&[("id", student_id)]), &q).await
     }
 
-    pub async fn learning_support_records(&self, q: &ListQuery) -> Result<Vec<Item<LearningSupportRecordWire>>, ConnectorError> {
+    pub async fn learning_support_records(
+        &self,
+        q: &ListQuery,
+    ) -> Result<Vec<Item<LearningSupportRecordWire>>, ConnectorError> {
         let r = &ROUTES.learning_support_records;
         self.list(r, r.path.into(), q).await
     }
 
-    pub async fn learning_support_record(&self, id: &str) -> Result<Item<LearningSupportRecordWire>, ConnectorError> {
+    pub async fn learning_support_record(
+        &self,
+        id: &str,
+    ) -> Result<Item<LearningSupportRecordWire>, ConnectorError> {
         self.one(&ROUTES.learning_support_record, id).await
     }
 
-    pub async fn learning_support_review(&self, id: &str) -> Result<Item<LearningSupportReviewWire>, ConnectorError> {
+    pub async fn learning_support_review(
+        &self,
+        id: &str,
+    ) -> Result<Item<LearningSupportReviewWire>, ConnectorError> {
         self.one(&ROUTES.learning_support_review, id).await
     }
 
-    pub async fn student_learning_support(&self, student_id: &str) -> Result<Value, ConnectorError> {
+    pub async fn student_learning_support(
+        &self,
+        student_id: &str,
+    ) -> Result<Value, ConnectorError> {
         let r = &ROUTES.student_learning_support;
         self.get(Call::new(r, r.fill(&[("id", student_id)]))).await
     }
 
-    pub async fn student_learning_support_reviews(&self, student_id: &str, q: &ListQuery) -> Result<Vec<Item<LearningSupportReviewWire>>, ConnectorError> {
+    pub async fn student_learning_support_reviews(
+        &self,
+        student_id: &str,
+        q: &ListQuery,
+    ) -> Result<Vec<Item<LearningSupportReviewWire>>, ConnectorError> {
         let r = &ROUTES.student_learning_support_reviews;
         self.list(r, r.fill(&[("id", student_id)]), q).await
     }
 
     /// A look-up list: types, severities, statuses or review types.
     pub async fn lookup(&self, route: &Route) -> Result<Vec<Item<Named>>, ConnectorError> {
-        self.list(route, route.path.into(), &ListQuery::default()).await
+        self.list(route, route.path.into(), &ListQuery::default())
+            .await
     }
 
     pub async fn year_groups(&self) -> Result<Vec<Item<Group>>, ConnectorError> {
@@ -594,15 +713,20 @@ impl Hubmis {
         self.list(r, r.path.into(), &ListQuery::default()).await
     }
 
-    pub async fn tutor_group_students(&self, id: &str) -> Result<Vec<Item<StudentWire>>, ConnectorError> {
+    pub async fn tutor_group_students(
+        &self,
+        id: &str,
+    ) -> Result<Vec<Item<StudentWire>>, ConnectorError> {
         let r = &ROUTES.tutor_group_students;
-        self.list(r, r.fill(&[("id", id)]), &ListQuery::default()).await
+        self.list(r, r.fill(&[("id", id)]), &ListQuery::default())
+            .await
     }
 }
 
 // ---- mapping to the domain model ----
 
-/// HUBmis speaks year groups ("Year 5"); the US systems grades: Year N is grade N-1.
+/// HUBmis speaks year groups ("Year 5"); the US systems grades: Year N is grade N-1, and
+/// Year 1 is kindergarten (`"K"`).
 pub fn grade_from_year_group(label: &str) -> Option<String> {
     let n: i32 = label
         .trim()
@@ -611,7 +735,9 @@ pub fn grade_from_year_group(label: &str) -> Option<String> {
         .next()?
         .parse()
         .ok()?;
-    (1..=13).contains(&n).then(|| (n - 1).to_string())
+    (1..=13)
+        .contains(&n)
+        .then(|| normalise_grade(&(n - 1).to_string()))?
 }
 
 pub fn to_student(item: &Item<StudentWire>, fetched_at: DateTime<Utc>) -> Student {
@@ -628,7 +754,7 @@ pub fn to_student(item: &Item<StudentWire>, fetched_at: DateTime<Utc>) -> Studen
             .as_ref()
             .and_then(Named::label)
             .and_then(|y| grade_from_year_group(&y)),
-        school_source_id: None,
+        school_source_id: s.section.as_ref().and_then(|x| x.id.clone()),
         homeroom: s
             .tutor_group
             .as_ref()
@@ -641,28 +767,66 @@ pub fn to_student(item: &Item<StudentWire>, fetched_at: DateTime<Utc>) -> Studen
     }
 }
 
+/// The school a student's record names (HUBmis "section").
+pub fn to_school(section: &Named, fetched_at: DateTime<Utc>) -> Option<School> {
+    let id = section.id.clone()?;
+    Some(School {
+        source: Source::new(
+            SYSTEM,
+            &id,
+            fetched_at,
+            serde_json::json!({"id": id, "name": section.name, "code": section.code}),
+        ),
+        name: section.label().unwrap_or_default(),
+        code: section.code.clone(),
+    })
+}
+
+/// A contact as a guardian. The raw JSON keeps the contact's own fields, not its student list
+/// (the links are stored as links).
 pub fn to_guardian(item: &Item<ContactWire>, fetched_at: DateTime<Utc>) -> Guardian {
     let c = &item.wire;
+    let mut raw = item.raw.clone();
+    if let Value::Object(m) = &mut raw {
+        m.remove("students");
+    }
     Guardian {
-        source: Source::new(SYSTEM, &c.id, fetched_at, item.raw.clone()),
+        source: Source::new(SYSTEM, &c.id, fetched_at, raw),
         given_name: c.first_name.clone().unwrap_or_default(),
         family_name: c.last_name.clone().unwrap_or_default(),
-        phone: c.primary_phone.clone(),
+        phone: c.phone(),
         email: c.primary_email.clone(),
     }
 }
 
-pub fn to_student_guardian(student_id: &str, rel: &Item<ContactRelation>) -> Option<StudentGuardian> {
-    let r = &rel.wire;
-    Some(StudentGuardian {
+fn link(student_id: &str, contact_id: &str, r: &Relation) -> StudentGuardian {
+    StudentGuardian {
         system: SYSTEM,
         student_source_id: student_id.to_string(),
-        guardian_source_id: r.contact_id()?,
+        guardian_source_id: contact_id.to_string(),
         relationship: r.relationship_label(),
-        is_primary: r.priority_contact.unwrap_or(false),
-        can_pick_up: r.can_pick_up,
+        is_primary: r.priority == Some(1),
+        can_pick_up: r.can_collect,
         emergency_contact: r.emergency_contact,
-    })
+    }
+}
+
+/// The links a contact's student list carries.
+pub fn to_student_guardians(item: &Item<ContactWire>) -> Vec<StudentGuardian> {
+    let c = &item.wire;
+    c.students
+        .iter()
+        .map(|s| link(&s.id, &c.id, &s.relation))
+        .collect()
+}
+
+/// A link from a student's own contact list.
+pub fn to_student_guardian(
+    student_id: &str,
+    rel: &Item<ContactRelation>,
+) -> Option<StudentGuardian> {
+    let r = &rel.wire;
+    Some(link(student_id, &r.contact_id()?, &r.relation))
 }
 
 pub fn to_section(item: &Item<Group>, fetched_at: DateTime<Utc>) -> Section {
@@ -670,48 +834,58 @@ pub fn to_section(item: &Item<Group>, fetched_at: DateTime<Utc>) -> Section {
     Section {
         source: Source::new(SYSTEM, &g.id, fetched_at, item.raw.clone()),
         school_source_id: None,
-        name: g.name.clone().or_else(|| g.code.clone()).unwrap_or_default(),
+        name: g
+            .name
+            .clone()
+            .or_else(|| g.code.clone())
+            .unwrap_or_default(),
         code: g.code.clone(),
     }
 }
 
-/// A UK code's meaning in Schooldesk's terms, from the code's stated meaning, else the
-/// DfE codes every school uses.
+/// A UK register code in Schooldesk's terms: lateness by its code (`L` before registers
+/// closed, `U` after), everything else by its DfE statistical meaning, else the codes every
+/// school uses.
 pub fn status_of_code(code: &str, meaning: Option<&str>) -> Option<AttendanceStatus> {
+    if matches!(code, "L" | "U") {
+        return Some(AttendanceStatus::Tardy);
+    }
     if let Some(m) = meaning {
-        let m = m.to_ascii_lowercase();
-        if m.contains("late") {
-            return Some(AttendanceStatus::Tardy);
-        }
-        if m.contains("unauthorised") || m.contains("unauthorized") {
-            return Some(AttendanceStatus::Absent);
-        }
-        if m.contains("authorised") || m.contains("authorized") || m.contains("excused") {
-            return Some(AttendanceStatus::Excused);
-        }
-        if m.contains("present") || m.contains("approved") {
-            return Some(AttendanceStatus::Present);
-        }
-        if m.contains("absent") {
-            return Some(AttendanceStatus::Absent);
+        match m.to_ascii_lowercase().as_str() {
+            "present" | "approved_educational_activity" => return Some(AttendanceStatus::Present),
+            "authorised_absence" | "authorized_absence" => return Some(AttendanceStatus::Excused),
+            "unauthorised_absence" | "unauthorized_absence" => {
+                return Some(AttendanceStatus::Absent)
+            }
+            // School closed, not required: not an absence.
+            "attendance_not_required" => return Some(AttendanceStatus::Excused),
+            _ => {}
         }
     }
     Some(match code {
         "/" | "\\" | "B" | "D" | "J" | "P" | "V" | "W" | "K" => AttendanceStatus::Present,
-        "L" | "U" => AttendanceStatus::Tardy,
-        "C" | "E" | "H" | "I" | "M" | "R" | "S" | "T" | "Y" | "Q" => AttendanceStatus::Excused,
-        "G" | "N" | "O" | "X" | "Z" | "#" => AttendanceStatus::Absent,
+        "C" | "E" | "H" | "I" | "M" | "R" | "S" | "T" | "Y" | "Q" | "#" | "X" | "Z" => {
+            AttendanceStatus::Excused
+        }
+        "G" | "N" | "O" => AttendanceStatus::Absent,
         _ => return None,
     })
 }
 
-pub fn to_attendance_code(item: &Item<AttendanceCodeWire>, fetched_at: DateTime<Utc>) -> AttendanceCode {
+pub fn to_attendance_code(
+    item: &Item<AttendanceCodeWire>,
+    fetched_at: DateTime<Utc>,
+) -> AttendanceCode {
     let c = &item.wire;
     AttendanceCode {
         source: Source::new(SYSTEM, &c.id, fetched_at, item.raw.clone()),
         code: c.code.clone(),
-        description: c.description.clone().unwrap_or_default(),
-        status: status_of_code(&c.code, c.meaning.as_deref()),
+        description: c
+            .name
+            .clone()
+            .or_else(|| c.description.clone())
+            .unwrap_or_default(),
+        status: status_of_code(&c.code, c.statistical_meaning.as_deref()),
     }
 }
 
@@ -722,13 +896,14 @@ pub fn to_mark(
     fetched_at: DateTime<Utc>,
 ) -> Option<AttendanceMark> {
     let m = &item.wire;
-    let date = m.date.as_deref().and_then(parse_date)?;
+    let date = m
+        .date
+        .as_deref()
+        .or(m.date_time.as_deref())
+        .and_then(parse_date)?;
     let code = match &m.attendance_code {
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Object(o)) => o
-            .get("code")
-            .and_then(Value::as_str)
-            .map(str::to_string)?,
+        Some(Value::Object(o)) => o.get("code").and_then(Value::as_str).map(str::to_string)?,
         _ => return None,
     };
     let status = codes
@@ -744,7 +919,7 @@ pub fn to_mark(
         date,
         status,
         code: Some(code),
-        note: m.note.clone().filter(|n| !n.is_empty()),
+        note: m.description.clone().filter(|n| !n.is_empty()),
         minutes: m.minutes_late,
         version: None,
         state: MarkState::Synced,
@@ -794,7 +969,7 @@ mod tests {
 
     #[test]
     fn year_groups_map_to_grades() {
-        assert_eq!(grade_from_year_group("Year 1").as_deref(), Some("0"));
+        assert_eq!(grade_from_year_group("Year 1").as_deref(), Some("K"));
         assert_eq!(grade_from_year_group("Year 13").as_deref(), Some("12"));
         assert_eq!(grade_from_year_group("Reception"), None);
     }

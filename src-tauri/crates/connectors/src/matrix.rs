@@ -20,7 +20,7 @@ use crate::error::{AuthProblem, ConnectorError, ReplyProblem};
 use crate::http::{items, kind_of, Auth, Call, Http, Item, Reply, Retry};
 use crate::redact::Secret;
 use crate::routes::Route;
-use crate::wire::{opt_string, parse_date, string};
+use crate::wire::{normalise_grade, opt_string, parse_date, string};
 use crate::SendOutcome;
 
 const SYSTEM: System = System::Matrix;
@@ -106,8 +106,9 @@ pub struct User {
     pub organization_id: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
     pub year_of_graduation: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub grade: Option<String>,
+    /// A custom field districts commonly define (`"0"` is kindergarten).
+    #[serde(default, alias = "grade", deserialize_with = "opt_string")]
+    pub grade_level: Option<String>,
     #[serde(default)]
     pub archived: bool,
     #[serde(default)]
@@ -287,7 +288,10 @@ impl Matrix {
     }
 
     async fn call(&self, call: Call) -> Result<Value, ConnectorError> {
-        let reply = self.http.send(&call, Auth::QueryKey(&self.key), classify).await?;
+        let reply = self
+            .http
+            .send(&call, Auth::QueryKey(&self.key), classify)
+            .await?;
         reply.json(SYSTEM)
     }
 
@@ -295,13 +299,18 @@ impl Matrix {
         Call::new(route, route.path.into())
     }
 
-    async fn list<T: serde::de::DeserializeOwned>(&self, call: Call) -> Result<Vec<Item<T>>, ConnectorError> {
+    async fn list<T: serde::de::DeserializeOwned>(
+        &self,
+        call: Call,
+    ) -> Result<Vec<Item<T>>, ConnectorError> {
         items(SYSTEM, self.call(call).await?)
     }
 
     /// `get_version`: the key works.
     pub async fn verify(&self) -> Result<(), ConnectorError> {
-        self.call(Self::function(&ROUTES.get_version)).await.map(|_| ())
+        self.call(Self::function(&ROUTES.get_version))
+            .await
+            .map(|_| ())
     }
 
     /// One page (from 1) of all users; past the last page, an empty list.
@@ -318,7 +327,10 @@ impl Matrix {
         self.list(call).await
     }
 
-    pub async fn organizations(&self, page: u32) -> Result<Vec<Item<Organization>>, ConnectorError> {
+    pub async fn organizations(
+        &self,
+        page: u32,
+    ) -> Result<Vec<Item<Organization>>, ConnectorError> {
         self.list(Self::function(&ROUTES.get_all_organizations).query("page", page.max(1)))
             .await
     }
@@ -328,30 +340,46 @@ impl Matrix {
             .await
     }
 
-    pub async fn students_for_class(&self, class_id: &str) -> Result<Vec<Item<ClassStudent>>, ConnectorError> {
+    pub async fn students_for_class(
+        &self,
+        class_id: &str,
+    ) -> Result<Vec<Item<ClassStudent>>, ConnectorError> {
         self.list(Self::function(&ROUTES.get_students_for_class).query("class_id", class_id))
             .await
     }
 
-    pub async fn teachers_for_class(&self, class_id: &str) -> Result<Vec<Item<User>>, ConnectorError> {
+    pub async fn teachers_for_class(
+        &self,
+        class_id: &str,
+    ) -> Result<Vec<Item<User>>, ConnectorError> {
         self.list(Self::function(&ROUTES.get_teachers_for_class).query("class_id", class_id))
             .await
     }
 
     /// Attendance of a class on one date.
-    pub async fn attendance(&self, class_id: &str, date: NaiveDate) -> Result<Vec<Item<AttendanceSet>>, ConnectorError> {
+    pub async fn attendance(
+        &self,
+        class_id: &str,
+        date: NaiveDate,
+    ) -> Result<Vec<Item<AttendanceSet>>, ConnectorError> {
         let call = Self::function(&ROUTES.get_attendance)
             .query("class_id", class_id)
             .query("date", date.format("%Y-%m-%d"));
         self.list(call).await
     }
 
-    pub async fn all_attendance(&self, class_id: &str) -> Result<Vec<Item<AttendanceSet>>, ConnectorError> {
+    pub async fn all_attendance(
+        &self,
+        class_id: &str,
+    ) -> Result<Vec<Item<AttendanceSet>>, ConnectorError> {
         self.list(Self::function(&ROUTES.get_all_attendance).query("class_id", class_id))
             .await
     }
 
-    pub async fn grades_for_class(&self, class_id: &str) -> Result<Vec<Item<GradeInfo>>, ConnectorError> {
+    pub async fn grades_for_class(
+        &self,
+        class_id: &str,
+    ) -> Result<Vec<Item<GradeInfo>>, ConnectorError> {
         self.list(Self::function(&ROUTES.get_grades_for_class).query("class_id", class_id))
             .await
     }
@@ -457,7 +485,9 @@ pub fn to_school(item: &Item<Organization>, fetched_at: DateTime<Utc>) -> School
 pub fn grade_from_graduation(year_of_graduation: &str, school_year_end: i32) -> Option<String> {
     let yog: i32 = year_of_graduation.trim().parse().ok()?;
     let grade = 12 - (yog - school_year_end);
-    (0..=12).contains(&grade).then(|| grade.to_string())
+    (0..=12)
+        .contains(&grade)
+        .then(|| normalise_grade(&grade.to_string()))?
 }
 
 pub fn to_student(item: &Item<User>, fetched_at: DateTime<Utc>, school_year_end: i32) -> Student {
@@ -469,11 +499,15 @@ pub fn to_student(item: &Item<User>, fetched_at: DateTime<Utc>, school_year_end:
         family_name: u.last_name.clone().unwrap_or_default(),
         preferred_name: u.nick_name.clone().filter(|s| !s.is_empty()),
         date_of_birth: u.birthdate.as_deref().and_then(parse_date),
-        grade: u.grade.clone().or_else(|| {
-            u.year_of_graduation
-                .as_deref()
-                .and_then(|y| grade_from_graduation(y, school_year_end))
-        }),
+        grade: u
+            .grade_level
+            .as_deref()
+            .and_then(normalise_grade)
+            .or_else(|| {
+                u.year_of_graduation
+                    .as_deref()
+                    .and_then(|y| grade_from_graduation(y, school_year_end))
+            }),
         school_source_id: u.organization_id.clone(),
         homeroom: None,
         active: !u.archived,
@@ -519,7 +553,11 @@ pub fn to_section(item: &Item<Class>, fetched_at: DateTime<Utc>) -> Section {
     }
 }
 
-pub fn to_enrollment(class_id: &str, item: &Item<ClassStudent>, fetched_at: DateTime<Utc>) -> Option<Enrollment> {
+pub fn to_enrollment(
+    class_id: &str,
+    item: &Item<ClassStudent>,
+    fetched_at: DateTime<Utc>,
+) -> Option<Enrollment> {
     let s = &item.wire;
     if s.unenrolled {
         return None;
@@ -546,7 +584,11 @@ pub fn status_of(status: &str) -> Option<AttendanceStatus> {
     })
 }
 
-pub fn to_marks(class_id: &str, item: &Item<AttendanceSet>, fetched_at: DateTime<Utc>) -> Result<Vec<AttendanceMark>, ConnectorError> {
+pub fn to_marks(
+    class_id: &str,
+    item: &Item<AttendanceSet>,
+    fetched_at: DateTime<Utc>,
+) -> Result<Vec<AttendanceMark>, ConnectorError> {
     let set = &item.wire;
     let date = parse_date(&set.started_at).ok_or_else(|| ConnectorError::BadReply {
         system: SYSTEM,

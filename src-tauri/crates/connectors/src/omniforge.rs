@@ -14,7 +14,7 @@ use crate::error::{AuthProblem, ConnectorError};
 use crate::http::{from_value, items, Auth, Call, Http, Item, Reply, Retry};
 use crate::redact::Secret;
 use crate::routes::Route;
-use crate::wire::{opt_string, parse_date};
+use crate::wire::{normalise_grade, opt_string, parse_date};
 use crate::SendOutcome;
 
 const SYSTEM: System = System::OmniForge;
@@ -106,7 +106,12 @@ pub struct Person {
     pub preferred_name: Option<String>,
     #[serde(default, alias = "birthDate")]
     pub date_of_birth: Option<String>,
-    #[serde(default, alias = "externalStudentId", alias = "studentNumber", deserialize_with = "opt_string")]
+    #[serde(
+        default,
+        alias = "externalStudentId",
+        alias = "studentNumber",
+        deserialize_with = "opt_string"
+    )]
     pub external_id: Option<String>,
     #[serde(default, alias = "grade", deserialize_with = "opt_string")]
     pub grade_level: Option<String>,
@@ -294,10 +299,34 @@ pub fn classify(system: System, reply: &Reply) -> Option<ConnectorError> {
     })
 }
 
+/// The message, and each field's problem when the server lists them
+/// (`details.fields: [{field, problem}]`).
 fn validation_text(b: &ErrorBody) -> String {
-    match &b.details {
-        Some(d) if !d.is_null() => format!("{} ({d})", b.message),
-        _ => b.message.clone(),
+    let fields: Vec<String> = b
+        .details
+        .as_ref()
+        .and_then(|d| d.get("fields"))
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|f| {
+                    Some(format!(
+                        "{} {}",
+                        f.get("field")?.as_str()?,
+                        f.get("problem")?.as_str()?
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if fields.is_empty() {
+        b.message.clone()
+    } else {
+        format!(
+            "{} ({})",
+            b.message.trim_end_matches('.'),
+            fields.join("; ")
+        )
     }
 }
 
@@ -326,7 +355,9 @@ impl OmniForge {
     }
 
     async fn get(&self, call: Call) -> Result<Reply, ConnectorError> {
-        self.http.send(&call, Auth::Bearer(&self.key), classify).await
+        self.http
+            .send(&call, Auth::Bearer(&self.key), classify)
+            .await
     }
 
     async fn list<T: serde::de::DeserializeOwned>(
@@ -346,8 +377,8 @@ impl OmniForge {
 
     /// Checks the key with the smallest read there is.
     pub async fn verify(&self) -> Result<(), ConnectorError> {
-        let call = Call::new(&ROUTES.organizations, ROUTES.organizations.path.into())
-            .query("limit", 1);
+        let call =
+            Call::new(&ROUTES.organizations, ROUTES.organizations.path.into()).query("limit", 1);
         self.get(call).await.map(|_| ())
     }
 
@@ -375,8 +406,14 @@ impl OmniForge {
         })
     }
 
-    pub async fn guardians_of(&self, person_id: &str) -> Result<Vec<Item<GuardianLink>>, ConnectorError> {
-        let call = Call::new(&ROUTES.guardians, ROUTES.guardians.fill(&[("id", person_id)]));
+    pub async fn guardians_of(
+        &self,
+        person_id: &str,
+    ) -> Result<Vec<Item<GuardianLink>>, ConnectorError> {
+        let call = Call::new(
+            &ROUTES.guardians,
+            ROUTES.guardians.fill(&[("id", person_id)]),
+        );
         let reply = self.get(call).await?;
         let v = reply.json(SYSTEM)?;
         let list = match v {
@@ -434,11 +471,14 @@ impl OmniForge {
         idempotency_key: Uuid,
         payload: &Value,
     ) -> Result<SendOutcome, ConnectorError> {
-        let call = Call::new(&ROUTES.submit_attendance, ROUTES.submit_attendance.path.into())
-            .header("idempotency-key", &idempotency_key.to_string())
-            .json(payload.clone())
-            // Idempotent by its key: network trouble may be retried.
-            .retry(Retry::Safe);
+        let call = Call::new(
+            &ROUTES.submit_attendance,
+            ROUTES.submit_attendance.path.into(),
+        )
+        .header("idempotency-key", &idempotency_key.to_string())
+        .json(payload.clone())
+        // Idempotent by its key: network trouble may be retried.
+        .retry(Retry::Safe);
         let reply = self
             .http
             .send(&call, Auth::Bearer(&self.key), classify_write)
@@ -451,9 +491,7 @@ impl OmniForge {
                 .unwrap_or(Value::Null);
             return Ok(SendOutcome::Conflict(current));
         }
-        Ok(SendOutcome::Applied(
-            v.get("data").cloned().unwrap_or(v),
-        ))
+        Ok(SendOutcome::Applied(v.get("data").cloned().unwrap_or(v)))
     }
 }
 
@@ -476,7 +514,7 @@ pub fn to_student(item: &Item<Person>, fetched_at: DateTime<Utc>) -> Student {
         family_name: p.last_name.clone().unwrap_or_default(),
         preferred_name: p.preferred_name.clone().filter(|s| !s.is_empty()),
         date_of_birth: p.date_of_birth.as_deref().and_then(parse_date),
-        grade: p.grade_level.clone(),
+        grade: p.grade_level.as_deref().and_then(normalise_grade),
         school_source_id: p.organization_id.clone(),
         homeroom: p.homeroom_id.clone(),
         active: p.active.unwrap_or_else(|| {
@@ -526,14 +564,17 @@ pub fn to_enrollment(item: &Item<EnrollmentWire>, fetched_at: DateTime<Utc>) -> 
         system: SYSTEM,
         student_source_id: e.person_id.clone(),
         section_source_id: e.section_id.clone(),
-        grade_level: e.grade_level.clone(),
+        grade_level: e.grade_level.as_deref().and_then(normalise_grade),
         start_date: e.start_date.as_deref().and_then(parse_date),
         end_date: e.end_date.as_deref().and_then(parse_date),
         fetched_at,
     }
 }
 
-pub fn to_mark(item: &Item<Mark>, fetched_at: DateTime<Utc>) -> Result<AttendanceMark, ConnectorError> {
+pub fn to_mark(
+    item: &Item<Mark>,
+    fetched_at: DateTime<Utc>,
+) -> Result<AttendanceMark, ConnectorError> {
     let m = &item.wire;
     let bad = |what: &str| ConnectorError::BadReply {
         system: SYSTEM,

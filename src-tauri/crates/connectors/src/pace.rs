@@ -116,7 +116,9 @@ pub struct Limiter {
 
 impl fmt::Debug for Limiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Limiter").field("limits", &self.limits).finish()
+        f.debug_struct("Limiter")
+            .field("limits", &self.limits)
+            .finish()
     }
 }
 
@@ -190,8 +192,7 @@ impl Limiter {
             let refill = to_chrono(b.refill_every);
             let last = st.tokens_at.unwrap_or(at);
             let elapsed = (at.max(last) - last).num_milliseconds().max(0) as f64;
-            let mut tokens = (st.tokens
-                + elapsed / refill.num_milliseconds().max(1) as f64)
+            let mut tokens = (st.tokens + elapsed / refill.num_milliseconds().max(1) as f64)
                 .min(f64::from(b.capacity));
             let mut t = at.max(last);
             if tokens < 1.0 {
@@ -270,7 +271,10 @@ impl Limiter {
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
@@ -333,10 +337,17 @@ mod tests {
                 .iter()
                 .filter(|b| **b - *a < chrono::Duration::seconds(60))
                 .count();
-            assert!(in_minute <= 10, "{in_minute} requests within a minute from #{i}");
+            assert!(
+                in_minute <= 10,
+                "{in_minute} requests within a minute from #{i}"
+            );
         }
         // And it is not needlessly slow: 35 requests at 10/min take just over 3 minutes.
-        assert!(now - t0() < chrono::Duration::seconds(185), "{}", now - t0());
+        assert!(
+            now - t0() < chrono::Duration::seconds(185),
+            "{}",
+            now - t0()
+        );
     }
 
     #[test]
@@ -377,8 +388,13 @@ mod tests {
 
         let l = Limiter::new(window(60));
         let mut h = HeaderMap::new();
-        let unix = (now + chrono::Duration::seconds(42)).timestamp().to_string();
-        h.insert("x-ratelimit-retry-after", HeaderValue::from_str(&unix).unwrap());
+        let unix = (now + chrono::Duration::seconds(42))
+            .timestamp()
+            .to_string();
+        h.insert(
+            "x-ratelimit-retry-after",
+            HeaderValue::from_str(&unix).unwrap(),
+        );
         assert_eq!(l.rate_limited(now, &h), Duration::from_secs(42));
     }
 

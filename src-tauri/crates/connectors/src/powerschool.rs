@@ -13,7 +13,7 @@ use crate::error::{AuthProblem, ConnectorError, ReplyProblem};
 use crate::http::{from_value, items, kind_of, Auth, Call, Http, Item, Reply};
 use crate::redact::Secret;
 use crate::routes::Route;
-use crate::wire::{opt_string, parse_date, string};
+use crate::wire::{normalise_grade, opt_string, parse_date, string};
 use crate::SendOutcome;
 
 const SYSTEM: System = System::PowerSchool;
@@ -66,7 +66,10 @@ pub const ROUTES: Routes = Routes {
     delivery_targets: Route::get("delivery_targets", "/v1/deliverytargets"),
     create_batch: Route::post("create_batch", "/v1/deliverytargets/{id}/createbatch"),
     get_batches: Route::get("get_batches", "/v1/deliverytargets/{id}/getbatches/{date}"),
-    reset_batch: Route::post("reset_batch", "/v1/deliverytargets/{id}/resetbatch/{batchId}"),
+    reset_batch: Route::post(
+        "reset_batch",
+        "/v1/deliverytargets/{id}/resetbatch/{batchId}",
+    ),
     document: Route::get("document", "/v1/documents/{objectId}"),
 };
 
@@ -276,7 +279,10 @@ fn single(value: Value) -> Result<Value, ConnectorError> {
         other => Err(ConnectorError::BadReply {
             system: SYSTEM,
             kind: ReplyProblem::Malformed,
-            detail: format!("expected an array holding one object, got {}", kind_of(&other)),
+            detail: format!(
+                "expected an array holding one object, got {}",
+                kind_of(&other)
+            ),
         }),
     }
 }
@@ -291,7 +297,9 @@ impl PowerSchool {
     }
 
     async fn call(&self, call: Call) -> Result<Reply, ConnectorError> {
-        self.http.send(&call, Auth::BasicKey(&self.key), classify).await
+        self.http
+            .send(&call, Auth::BasicKey(&self.key), classify)
+            .await
     }
 
     async fn get_json(&self, call: Call) -> Result<Value, ConnectorError> {
@@ -309,9 +317,16 @@ impl PowerSchool {
         items(SYSTEM, self.get_json(Call::new(r, r.path.into())).await?)
     }
 
-    pub async fn import_schemas(&self, action_id: &str) -> Result<Vec<Item<ImportSchema>>, ConnectorError> {
+    pub async fn import_schemas(
+        &self,
+        action_id: &str,
+    ) -> Result<Vec<Item<ImportSchema>>, ConnectorError> {
         let r = &ROUTES.import_schemas;
-        items(SYSTEM, self.get_json(Call::new(r, r.fill(&[("id", action_id)]))).await?)
+        items(
+            SYSTEM,
+            self.get_json(Call::new(r, r.fill(&[("id", action_id)])))
+                .await?,
+        )
     }
 
     async fn records(
@@ -329,21 +344,38 @@ impl PowerSchool {
             unreachable!("single returns objects")
         };
         let meta: PageMeta = from_value(SYSTEM, obj.remove("metadata").unwrap_or(Value::Null))?;
-        let records = items(SYSTEM, obj.remove("records").unwrap_or(Value::Array(vec![])))?;
+        let records = items(
+            SYSTEM,
+            obj.remove("records").unwrap_or(Value::Array(vec![])),
+        )?;
         Ok(RecordsPage { meta, records })
     }
 
-    pub async fn roster_records(&self, action_id: &str, page: u32, page_size: u32) -> Result<RecordsPage, ConnectorError> {
+    pub async fn roster_records(
+        &self,
+        action_id: &str,
+        page: u32,
+        page_size: u32,
+    ) -> Result<RecordsPage, ConnectorError> {
         self.records(&ROUTES.roster_records, action_id, page, page_size)
             .await
     }
 
-    pub async fn submission_records(&self, action_id: &str, page: u32, page_size: u32) -> Result<RecordsPage, ConnectorError> {
+    pub async fn submission_records(
+        &self,
+        action_id: &str,
+        page: u32,
+        page_size: u32,
+    ) -> Result<RecordsPage, ConnectorError> {
         self.records(&ROUTES.submission_records, action_id, page, page_size)
             .await
     }
 
-    pub async fn record(&self, kind: EnrollmentRecordKind, id: &str) -> Result<Item<Record>, ConnectorError> {
+    pub async fn record(
+        &self,
+        kind: EnrollmentRecordKind,
+        id: &str,
+    ) -> Result<Item<Record>, ConnectorError> {
         let r = match kind {
             EnrollmentRecordKind::Roster => &ROUTES.roster_record,
             EnrollmentRecordKind::Submission => &ROUTES.submission_record,
@@ -369,9 +401,15 @@ impl PowerSchool {
         })
     }
 
-    pub async fn checklist_entries(&self, id: &str) -> Result<Vec<Item<ChecklistEntryWire>>, ConnectorError> {
+    pub async fn checklist_entries(
+        &self,
+        id: &str,
+    ) -> Result<Vec<Item<ChecklistEntryWire>>, ConnectorError> {
         let r = &ROUTES.checklist_entries;
-        items(SYSTEM, self.get_json(Call::new(r, r.fill(&[("id", id)]))).await?)
+        items(
+            SYSTEM,
+            self.get_json(Call::new(r, r.fill(&[("id", id)]))).await?,
+        )
     }
 
     pub async fn delivery_targets(&self) -> Result<Vec<Item<DeliveryTarget>>, ConnectorError> {
@@ -386,16 +424,25 @@ impl PowerSchool {
         auto_open_only: bool,
     ) -> Result<Vec<Item<Batch>>, ConnectorError> {
         let r = &ROUTES.get_batches;
-        let date = date.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
-        let call = Call::new(r, r.fill(&[("id", target_id), ("date", &date)]))
-            .query_opt("getAutoOpen", auto_open_only.then_some("true"));
+        let date = date
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default();
+        // Without a date the route ends at `getbatches` (no trailing slash).
+        let path = r
+            .fill(&[("id", target_id), ("date", &date)])
+            .trim_end_matches('/')
+            .to_string();
+        let call = Call::new(r, path).query_opt("getAutoOpen", auto_open_only.then_some("true"));
         items(SYSTEM, self.get_json(call).await?)
     }
 
     /// `documents/{objectId}`: a short-lived URL to download the file from.
     pub async fn document_url(&self, object_id: &str) -> Result<String, ConnectorError> {
         let r = &ROUTES.document;
-        match self.get_json(Call::new(r, r.fill(&[("objectId", object_id)]))).await? {
+        match self
+            .get_json(Call::new(r, r.fill(&[("objectId", object_id)])))
+            .await?
+        {
             Value::String(url) => Ok(url),
             other => Err(ConnectorError::BadReply {
                 system: SYSTEM,
@@ -432,11 +479,27 @@ impl PowerSchool {
         }
     }
 
-    /// `POST submission`: one family's form, submitted on their behalf.
+    /// `POST submission`: one family's form, submitted on their behalf. Like an import, a
+    /// refusal may come as `"status": "Error"` with a 200.
     pub async fn submit(&self, body: &Value) -> Result<SendOutcome, ConnectorError> {
         let r = &ROUTES.submit;
-        let reply = self.call(Call::new(r, r.path.into()).json(body.clone())).await?;
-        Ok(SendOutcome::Applied(reply_value(&reply)?))
+        let reply = self
+            .call(Call::new(r, r.path.into()).json(body.clone()))
+            .await?;
+        let v = reply_value(&reply)?;
+        if let Ok(result) = serde_json::from_value::<ImportResult>(v.clone()) {
+            if !result.status.eq_ignore_ascii_case("success") {
+                return Err(ConnectorError::Validation {
+                    system: SYSTEM,
+                    messages: if result.errors.is_empty() {
+                        vec![format!("submission answered status '{}'", result.status)]
+                    } else {
+                        result.errors
+                    },
+                });
+            }
+        }
+        Ok(SendOutcome::Applied(v))
     }
 
     /// `createbatch` takes records out of the delivery pool: it is never retried after it may
@@ -453,7 +516,11 @@ impl PowerSchool {
     }
 
     /// `resetbatch`: 204 when done, 404 when the batch does not exist.
-    pub async fn reset_batch(&self, target_id: &str, batch_id: &str) -> Result<SendOutcome, ConnectorError> {
+    pub async fn reset_batch(
+        &self,
+        target_id: &str,
+        batch_id: &str,
+    ) -> Result<SendOutcome, ConnectorError> {
         let r = &ROUTES.reset_batch;
         self.call(Call::new(
             r,
@@ -489,7 +556,7 @@ pub fn to_enrollment_record(
         given_name: r.first_name.clone(),
         family_name: r.last_name.clone(),
         date_of_birth: r.date_of_birth.as_deref().and_then(parse_date),
-        grade: r.grade.clone(),
+        grade: r.grade.as_deref().and_then(normalise_grade),
         status: r.status.clone(),
     }
 }
@@ -550,10 +617,12 @@ fn ci_raw(item: &Item<ChecklistEntryWire>, item_id: &str) -> Value {
         .and_then(Value::as_array)
         .and_then(|list| {
             list.iter().find(|v| {
-                v.get("checklistItemID").map(|x| match x {
-                    Value::String(s) => s == item_id,
-                    other => other.to_string() == item_id,
-                }) == Some(true)
+                let id = match v.get("checklistItemID") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                    None => return false,
+                };
+                id == item_id
             })
         })
         .cloned()

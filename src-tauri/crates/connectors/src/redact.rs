@@ -116,7 +116,8 @@ mod tests {
     fn blanks_known_secrets_and_secret_parameters() {
         let mut r = Redactor::new();
         r.add(&Secret::new("23-34-d315a3421"));
-        let text = "GET http://h/api/get_version?api_key=23-34-d315a3421&page=2 and again 23-34-d315a3421";
+        let text =
+            "GET http://h/api/get_version?api_key=23-34-d315a3421&page=2 and again 23-34-d315a3421";
         let out = r.redact(text);
         assert!(!out.contains("d315a3421"), "{out}");
         assert!(out.contains("page=2"), "{out}");

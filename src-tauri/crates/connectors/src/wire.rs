@@ -36,12 +36,62 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
                 .map(|d| d.date())
         })
         .or_else(|| DateTime::parse_from_rfc3339(s).ok().map(|d| d.date_naive()))
-        .or_else(|| s.get(..10).and_then(|p| NaiveDate::parse_from_str(p, "%Y-%m-%d").ok()))
+        .or_else(|| {
+            s.get(..10)
+                .and_then(|p| NaiveDate::parse_from_str(p, "%Y-%m-%d").ok())
+        })
+}
+
+/// One way of writing a grade for every system: `"K"` for kindergarten, else the number
+/// (`"7"`), as the US systems write it. Accepts `"0"`, `"KG"`, `"07"` and UK year groups
+/// (`"Year 1"` is kindergarten, `"Year 8"` grade 7).
+pub fn normalise_grade(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let lower = t.to_ascii_lowercase();
+    if matches!(lower.as_str(), "k" | "kg" | "kindergarten" | "0" | "00") {
+        return Some("K".into());
+    }
+    if let Some(rest) = lower.strip_prefix("year") {
+        let n: i32 = rest.trim().parse().ok()?;
+        return (1..=13).contains(&n).then(|| label(n - 1));
+    }
+    let n: i32 = lower.trim_start_matches("grade").trim().parse().ok()?;
+    (0..=12)
+        .contains(&n)
+        .then(|| label(n))
+        .or_else(|| Some(t.to_string()))
+}
+
+fn label(grade: i32) -> String {
+    if grade == 0 {
+        "K".into()
+    } else {
+        grade.to_string()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grades_read_alike_across_systems() {
+        for (raw, want) in [
+            ("K", "K"),
+            ("0", "K"),
+            ("Year 1", "K"),
+            ("Year 8", "7"),
+            ("07", "7"),
+            ("12", "12"),
+            ("Grade 3", "3"),
+        ] {
+            assert_eq!(normalise_grade(raw).as_deref(), Some(want), "{raw}");
+        }
+        assert_eq!(normalise_grade(""), None);
+    }
 
     #[test]
     fn reads_every_date_form() {

@@ -41,7 +41,13 @@ pub fn pdf(title: &str, lines: &[String]) -> Vec<u8> {
 /// The standard PDF fonts speak Latin-1 at best; anything else becomes `?`.
 fn latin(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' })
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '?'
+            }
+        })
         .collect()
 }
 

@@ -232,44 +232,152 @@ impl District {
 }
 
 const GIVEN_F: &[&str] = &[
-    "Olivia", "Emma", "Amelia", "Sophia", "Isla", "Ava", "Mia", "Grace", "Lily", "Freya",
-    "Chloe", "Ella", "Harper", "Zara", "Aisha", "Maya", "Priya", "Hannah", "Ruby", "Evie",
-    "Sofia", "Layla", "Nora", "Elena", "Chiara", "Ingrid", "Yuki", "Mei", "Fatima", "Leah",
-    "Alice", "Poppy", "Rosie", "Imogen", "Niamh", "Aoife", "Zoe", "Clara", "Jasmine", "Naomi",
+    "Olivia", "Emma", "Amelia", "Sophia", "Isla", "Ava", "Mia", "Grace", "Lily", "Freya", "Chloe",
+    "Ella", "Harper", "Zara", "Aisha", "Maya", "Priya", "Hannah", "Ruby", "Evie", "Sofia", "Layla",
+    "Nora", "Elena", "Chiara", "Ingrid", "Yuki", "Mei", "Fatima", "Leah", "Alice", "Poppy",
+    "Rosie", "Imogen", "Niamh", "Aoife", "Zoe", "Clara", "Jasmine", "Naomi",
 ];
 const GIVEN_M: &[&str] = &[
-    "Oliver", "George", "Noah", "Arthur", "Leo", "Harry", "Oscar", "Jack", "Theo", "Henry",
-    "Liam", "Ethan", "Lucas", "Mason", "Mohammed", "Omar", "Arjun", "Ravi", "Samuel", "Daniel",
-    "James", "William", "Thomas", "Benjamin", "Mateo", "Diego", "Kenji", "Wei", "Luca", "Finn",
-    "Alfie", "Archie", "Charlie", "Freddie", "Isaac", "Joshua", "Kai", "Max", "Reuben", "Toby",
+    "Oliver", "George", "Noah", "Arthur", "Leo", "Harry", "Oscar", "Jack", "Theo", "Henry", "Liam",
+    "Ethan", "Lucas", "Mason", "Mohammed", "Omar", "Arjun", "Ravi", "Samuel", "Daniel", "James",
+    "William", "Thomas", "Benjamin", "Mateo", "Diego", "Kenji", "Wei", "Luca", "Finn", "Alfie",
+    "Archie", "Charlie", "Freddie", "Isaac", "Joshua", "Kai", "Max", "Reuben", "Toby",
 ];
 const NICKNAMES: &[(&str, &str)] = &[
-    ("William", "Will"), ("Benjamin", "Ben"), ("Samuel", "Sam"), ("Thomas", "Tom"),
-    ("James", "Jamie"), ("Daniel", "Dan"), ("Joshua", "Josh"), ("Alice", "Ally"),
-    ("Elena", "Lena"), ("Imogen", "Immy"), ("Olivia", "Liv"), ("Sophia", "Sophie"),
-    ("Mohammed", "Mo"), ("Isaac", "Zac"), ("Freddie", "Fred"), ("Hannah", "Anna"),
+    ("William", "Will"),
+    ("Benjamin", "Ben"),
+    ("Samuel", "Sam"),
+    ("Thomas", "Tom"),
+    ("James", "Jamie"),
+    ("Daniel", "Dan"),
+    ("Joshua", "Josh"),
+    ("Alice", "Ally"),
+    ("Elena", "Lena"),
+    ("Imogen", "Immy"),
+    ("Olivia", "Liv"),
+    ("Sophia", "Sophie"),
+    ("Mohammed", "Mo"),
+    ("Isaac", "Zac"),
+    ("Freddie", "Fred"),
+    ("Hannah", "Anna"),
 ];
 const FAMILY: &[&str] = &[
-    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel",
-    "Robinson", "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall",
-    "Wood", "Jackson", "Clarke", "Khan", "Singh", "Garcia", "Martinez", "Nguyen", "Kim", "Chen",
-    "O'Brien", "Murphy", "Kelly", "Hughes", "Edwards", "Lewis", "Harris", "Martin", "Cooper",
-    "Ward", "Morris", "Turner", "Okafor", "Mensah", "Kowalski", "Novak", "Rossi", "Müller",
-    "Nakamura", "Haddad", "Ahmed", "Ali", "Baker", "Carter", "Fischer", "Lindqvist", "Moreau",
-    "Santos", "Silva", "Costa", "Byrne", "Doyle", "McCarthy", "Campbell", "Stewart", "Reid",
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Wilson",
+    "Johnson",
+    "Davies",
+    "Patel",
+    "Robinson",
+    "Wright",
+    "Thompson",
+    "Evans",
+    "Walker",
+    "White",
+    "Roberts",
+    "Green",
+    "Hall",
+    "Wood",
+    "Jackson",
+    "Clarke",
+    "Khan",
+    "Singh",
+    "Garcia",
+    "Martinez",
+    "Nguyen",
+    "Kim",
+    "Chen",
+    "O'Brien",
+    "Murphy",
+    "Kelly",
+    "Hughes",
+    "Edwards",
+    "Lewis",
+    "Harris",
+    "Martin",
+    "Cooper",
+    "Ward",
+    "Morris",
+    "Turner",
+    "Okafor",
+    "Mensah",
+    "Kowalski",
+    "Novak",
+    "Rossi",
+    "Müller",
+    "Nakamura",
+    "Haddad",
+    "Ahmed",
+    "Ali",
+    "Baker",
+    "Carter",
+    "Fischer",
+    "Lindqvist",
+    "Moreau",
+    "Santos",
+    "Silva",
+    "Costa",
+    "Byrne",
+    "Doyle",
+    "McCarthy",
+    "Campbell",
+    "Stewart",
+    "Reid",
 ];
 const STREETS: &[&str] = &[
-    "Oak", "Maple", "Cedar", "Elm", "Willow", "Birch", "Chestnut", "Hawthorn", "Mill", "Church",
-    "Station", "Park", "Victoria", "Riverside", "Orchard", "Meadow", "Highfield", "Kingsway",
+    "Oak",
+    "Maple",
+    "Cedar",
+    "Elm",
+    "Willow",
+    "Birch",
+    "Chestnut",
+    "Hawthorn",
+    "Mill",
+    "Church",
+    "Station",
+    "Park",
+    "Victoria",
+    "Riverside",
+    "Orchard",
+    "Meadow",
+    "Highfield",
+    "Kingsway",
 ];
 const STREET_KINDS: &[&str] = &["Street", "Road", "Avenue", "Lane", "Close", "Drive", "Way"];
 const CITIES: &[&str] = &[
-    "Riverside", "Fairview", "Oakridge", "Millbrook", "Ashford", "Lakeside", "Westfield",
+    "Riverside",
+    "Fairview",
+    "Oakridge",
+    "Millbrook",
+    "Ashford",
+    "Lakeside",
+    "Westfield",
 ];
 const SCHOOL_PLACES: &[&str] = &[
-    "Riverside", "Fairview", "Oakridge", "Millbrook", "Ashford", "Lakeside", "Westfield",
-    "Northgate", "Southmead", "Eastbrook", "Hillcrest", "Kingsbury", "Elmwood", "Brookfield",
-    "Greenhill", "Stonebridge", "Harbourside", "Woodlands", "Parkside", "Meadowbank",
+    "Riverside",
+    "Fairview",
+    "Oakridge",
+    "Millbrook",
+    "Ashford",
+    "Lakeside",
+    "Westfield",
+    "Northgate",
+    "Southmead",
+    "Eastbrook",
+    "Hillcrest",
+    "Kingsbury",
+    "Elmwood",
+    "Brookfield",
+    "Greenhill",
+    "Stonebridge",
+    "Harbourside",
+    "Woodlands",
+    "Parkside",
+    "Meadowbank",
 ];
 /// Subjects every student takes, then electives (each student takes 0–2 of them), so each
 /// student is in 5–7 sections counting the homeroom.
@@ -310,7 +418,7 @@ pub fn generate(seed: u64, students: usize) -> District {
     let place = pick(&mut rng, SCHOOL_PLACES);
     let name = format!("{place} Unified School District");
     let domain = format!("{}.example.org", slug(place));
-    let school_year_start = NaiveDate::from_ymd_opt(2025, 9, 1).expect("valid date");
+    let school_year_start = NaiveDate::from_ymd_opt(2026, 9, 1).expect("valid date");
     let year_groups: Vec<String> = (1..=13).map(|y| format!("Year {y}")).collect();
 
     let school_count = (students / 500).max(2);
@@ -394,7 +502,12 @@ pub fn generate(seed: u64, students: usize) -> District {
                     rng.gen_range(100..999),
                     rng.gen_range(0..10_000)
                 ),
-                email: format!("{}.{}{}@mail.example.net", slug(given), slug(&family), index + 1),
+                email: format!(
+                    "{}.{}{}@mail.example.net",
+                    slug(given),
+                    slug(&family),
+                    index + 1
+                ),
                 can_pick_up: g == 0 || rng.gen_bool(0.8),
                 is_primary: g == 0,
                 emergency_contact: g < 2 || rng.gen_bool(0.5),
@@ -413,7 +526,9 @@ pub fn generate(seed: u64, students: usize) -> District {
                 .filter(|_| rng.gen_bool(0.4))
                 .map(|(_, nick)| nick.to_string());
             // Born in the twelve months that put the child in `grade` on 1 September.
-            let born_from = NaiveDate::from_ymd_opt(2019 - i32::from(grade), 9, 1).expect("date");
+            let born_from =
+                NaiveDate::from_ymd_opt(school_year_start.year() - 6 - i32::from(grade), 9, 1)
+                    .expect("date");
             let date_of_birth = born_from + Duration::days(rng.gen_range(0..365));
             let entry_year = school_year_start.year() - i32::from(rng.gen_range(0..=grade));
             let enrolled_on = if rng.gen_bool(0.9) {
@@ -493,7 +608,10 @@ pub fn generate(seed: u64, students: usize) -> District {
                 let swapped = NaiveDate::from_ymd_opt(d.year(), d.day(), d.month())
                     .filter(|x| *x != d)
                     .unwrap_or(d + Duration::days(1));
-                (DisagreementField::DateOfBirth, swapped.format("%Y-%m-%d").to_string())
+                (
+                    DisagreementField::DateOfBirth,
+                    swapped.format("%Y-%m-%d").to_string(),
+                )
             }
         };
         s.disagreements.push(Disagreement {
@@ -710,14 +828,21 @@ mod tests {
             for &g in &s.guardians {
                 assert!(d.guardians[g].students.contains(&s.index));
             }
-            assert_eq!(d.student_by_external_id(&s.external_id).unwrap().index, s.index);
+            assert_eq!(
+                d.student_by_external_id(&s.external_id).unwrap().index,
+                s.index
+            );
         }
         for sec in &d.sections {
             assert!(sec.students.len() <= CLASS_SIZE, "{}", sec.students.len());
         }
         let siblings = d.guardians.iter().filter(|g| g.students.len() > 1).count();
         assert!(siblings > 0);
-        let disagreeing = d.students.iter().filter(|s| !s.disagreements.is_empty()).count();
+        let disagreeing = d
+            .students
+            .iter()
+            .filter(|s| !s.disagreements.is_empty())
+            .count();
         assert!((10..=80).contains(&disagreeing), "{disagreeing}");
     }
 

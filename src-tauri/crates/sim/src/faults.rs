@@ -275,21 +275,23 @@ pub(crate) async fn serve(
         let app = app.clone();
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
-                let app = app.clone();
-                async move {
-                    let response = match app.oneshot(req.map(Body::new)).await {
-                        Ok(r) => r,
-                        Err(never) => match never {},
-                    };
-                    if response.extensions().get::<DropConnection>().is_some() {
-                        Err(Dropped)
-                    } else {
-                        Ok(response)
+            let service =
+                hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(ConnectInfo::<SocketAddr>(remote));
+                    let app = app.clone();
+                    async move {
+                        let response = match app.oneshot(req.map(Body::new)).await {
+                            Ok(r) => r,
+                            Err(never) => match never {},
+                        };
+                        if response.extensions().get::<DropConnection>().is_some() {
+                            Err(Dropped)
+                        } else {
+                            Ok(response)
+                        }
                     }
-                }
-            });
+                });
             let connection = http1::Builder::new()
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), service);

@@ -909,7 +909,7 @@ impl Hub {
         match g.relationship.as_str() {
             "Father" | "Grandfather" => named(1, "Mr"),
             "Mother" | "Stepmother" | "Grandmother" | "Aunt" => {
-                if mix(self.district.seed, &[g.index as u64]) % 3 == 0 {
+                if mix(self.district.seed, &[g.index as u64]).is_multiple_of(3) {
                     named(3, "Ms")
                 } else {
                     named(2, "Mrs")
@@ -1258,14 +1258,14 @@ async fn gate(State(hub): State<Arc<Hub>>, req: Request, next: Next) -> Response
             rate_headers(&mut r, quota);
             r
         }
-        Err(refusal) => refusal,
+        Err(refusal) => *refusal,
     }
 }
 
 /// Everything checked before a request reaches its route, in this order: the IP limit, the
 /// method (read-only API), the token, the client's bucket, the realm, the academic year.
 /// `Ok` carries the quota to report on the reply.
-fn admit(hub: &Hub, req: &Request) -> Result<Quota, Response> {
+fn admit(hub: &Hub, req: &Request) -> Result<Quota, Box<Response>> {
     let now = hub.shared.clock.now();
     let ip = req
         .extensions()
@@ -1276,7 +1276,7 @@ fn admit(hub: &Hub, req: &Request) -> Result<Quota, Response> {
     let mut l = hub.lock();
     let ip_quota = hub.ip_take(&mut l, ip, now);
     if ip_quota.retry_after.is_some() {
-        return Err(refused(ip_quota));
+        return Err(Box::new(refused(ip_quota)));
     }
     let method_ok = if is_token {
         req.method() == Method::POST
@@ -1297,7 +1297,7 @@ fn admit(hub: &Hub, req: &Request) -> Result<Quota, Response> {
         );
         r.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static(allowed));
-        return Err(r);
+        return Err(Box::new(r));
     }
     if is_token {
         return Ok(ip_quota);
@@ -1325,48 +1325,48 @@ fn admit(hub: &Hub, req: &Request) -> Result<Quota, Response> {
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer error=\"invalid_token\""),
         );
-        return Err(r);
+        return Err(Box::new(r));
     };
     let bucket_quota = hub.bucket_take(&mut l, &client, now);
     drop(l);
     if bucket_quota.retry_after.is_some() {
-        return Err(refused(bucket_quota));
+        return Err(Box::new(refused(bucket_quota)));
     }
     let quota = binding(ip_quota, bucket_quota);
     match req.headers().get("realm").map(|v| v.to_str().unwrap_or("")) {
         None | Some("") => {
-            return Err(with_headers(
+            return Err(Box::new(with_headers(
                 HubError::bad("The Realm header is required."),
                 quota,
-            ));
+            )));
         }
         Some(r) if r != hub.config.realm => {
-            return Err(with_headers(
+            return Err(Box::new(with_headers(
                 HubError::new(
                     StatusCode::FORBIDDEN,
                     format!("This client does not have access to realm '{r}'."),
                 ),
                 quota,
-            ));
+            )));
         }
         Some(_) => {}
     }
     if let Some(v) = req.headers().get("academic-year-id") {
         match v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) {
             None => {
-                return Err(with_headers(
+                return Err(Box::new(with_headers(
                     HubError::bad("The academic-year-id header must be an integer."),
                     quota,
-                ))
+                )))
             }
             Some(y) if y != hub.academic_year_id => {
-                return Err(with_headers(
+                return Err(Box::new(with_headers(
                     HubError::new(
                         StatusCode::NOT_FOUND,
                         format!("Academic year {y} not found."),
                     ),
                     quota,
-                ))
+                )))
             }
             Some(_) => {}
         }

@@ -129,17 +129,44 @@ impl Simulators {
 
         let (router, omniforge_admin) =
             omniforge::build(shared.clone(), district.clone(), config.omniforge.clone());
-        let omniforge = serve(SystemKind::OmniForge, config.ports[0], router, &shared, &stopped).await?;
+        let omniforge = serve(
+            SystemKind::OmniForge,
+            config.ports[0],
+            router,
+            &shared,
+            &stopped,
+        )
+        .await?;
         let (router, powerschool_admin) =
             powerschool::build(shared.clone(), district.clone(), config.powerschool.clone());
-        let powerschool =
-            serve(SystemKind::PowerSchool, config.ports[1], router, &shared, &stopped).await?;
+        let powerschool = serve(
+            SystemKind::PowerSchool,
+            config.ports[1],
+            router,
+            &shared,
+            &stopped,
+        )
+        .await?;
         let (router, matrix_admin) =
             matrix::build(shared.clone(), district.clone(), config.matrix.clone());
-        let matrix = serve(SystemKind::Matrix, config.ports[2], router, &shared, &stopped).await?;
+        let matrix = serve(
+            SystemKind::Matrix,
+            config.ports[2],
+            router,
+            &shared,
+            &stopped,
+        )
+        .await?;
         let (router, hubmis_admin) =
             hubmis::build(shared.clone(), district.clone(), config.hubmis.clone());
-        let hubmis = serve(SystemKind::Hubmis, config.ports[3], router, &shared, &stopped).await?;
+        let hubmis = serve(
+            SystemKind::Hubmis,
+            config.ports[3],
+            router,
+            &shared,
+            &stopped,
+        )
+        .await?;
 
         Ok(Simulators {
             shared,
@@ -178,7 +205,9 @@ async fn serve(
     let listener = TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|source| SimError::Bind { port, source })?;
-    let addr = listener.local_addr().map_err(|source| SimError::Bind { port, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| SimError::Bind { port, source })?;
     let app = faults::wrap(router, shared.clone(), system);
     tokio::spawn(faults::serve(
         listener,

@@ -234,7 +234,12 @@ impl std::fmt::Debug for Admin {
 impl Admin {
     /// The first issued key (by default [`DEFAULT_KEY`]).
     pub fn key(&self) -> String {
-        self.sim.live().keys.first().map(|k| k.key.clone()).unwrap_or_default()
+        self.sim
+            .live()
+            .keys
+            .first()
+            .map(|k| k.key.clone())
+            .unwrap_or_default()
     }
 
     /// Issues another key.
@@ -335,7 +340,10 @@ impl Admin {
     /// Marks written through the API (or [`Admin::change_mark`]), oldest first.
     pub fn stored_marks(&self) -> Vec<Mark> {
         let live = self.sim.live();
-        live.mark_order.iter().filter_map(|k| live.marks.get(k).cloned()).collect()
+        live.mark_order
+            .iter()
+            .filter_map(|k| live.marks.get(k).cloned())
+            .collect()
     }
 
     /// The mark the server holds now for that key, stored or generated.
@@ -469,7 +477,9 @@ pub fn build(shared: Shared, district: Arc<District>, config: Config) -> (Router
         .route("/attendance", get(list_attendance).post(post_attendance))
         .fallback(not_found)
         .with_state(sim.clone());
-    let router = Router::new().nest("/__api/v1", api).fallback(not_found_plain);
+    let router = Router::new()
+        .nest("/__api/v1", api)
+        .fallback(not_found_plain);
     (router, Admin { sim })
 }
 
@@ -495,7 +505,11 @@ impl ApiError {
     }
 
     fn bad_param(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "request.invalid_parameter", message)
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "request.invalid_parameter",
+            message,
+        )
     }
 
     fn not_found(message: impl Into<String>) -> ApiError {
@@ -558,7 +572,9 @@ fn api_key(headers: &HeaderMap) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             let (scheme, rest) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_string())
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| rest.trim().to_string())
         });
     bearer.or_else(|| {
         headers
@@ -747,7 +763,10 @@ impl Sim {
     }
 
     fn current_mark(&self, live: &Live, key: &MarkKey) -> Option<Mark> {
-        live.marks.get(key).cloned().or_else(|| self.generated_mark(key))
+        live.marks
+            .get(key)
+            .cloned()
+            .or_else(|| self.generated_mark(key))
     }
 
     /// The history mark for a key, if the key is a daily homeroom mark inside the window.
@@ -779,7 +798,12 @@ impl Sim {
         let h = mix(self.district.seed ^ mix((s as u64) << 20 ^ days));
         let (status, note) = match h % 1000 {
             0..=919 => ("present", None),
-            920..=959 => ("absent", ((h >> 20) % 3 == 0).then_some("Parent phoned: unwell")),
+            920..=959 => (
+                "absent",
+                (h >> 20)
+                    .is_multiple_of(3)
+                    .then_some("Parent phoned: unwell"),
+            ),
             960..=989 => ("tardy", None),
             _ => ("excused", Some("Medical appointment")),
         };
@@ -937,7 +961,9 @@ fn list_answer(data: Vec<Value>, next: Option<String>) -> Response {
     Json(json!({"data": data, "page": {"nextCursor": next}})).into_response()
 }
 
-fn params(q: Result<Query<Params>, axum::extract::rejection::QueryRejection>) -> Result<Params, ApiError> {
+fn params(
+    q: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+) -> Result<Params, ApiError> {
     q.map(|Query(p)| p)
         .map_err(|e| ApiError::bad_param(format!("query string could not be read: {e}")))
 }
@@ -950,6 +976,7 @@ async fn list_persons(
     q: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let result = (|| {
+        let scopes = sim.authenticate(&caller)?;
         let p = params(q)?;
         let kind = p.get("personType").map(String::as_str);
         let needs: &[&str] = match kind {
@@ -962,14 +989,20 @@ async fn list_persons(
                 )))
             }
         };
-        sim.authorize(&caller, needs)?;
+        require(&scopes, needs)?;
         let cursor_kind = format!("persons.{}", kind.unwrap_or("ALL"));
         let lq = list_query(&p, &cursor_kind)?;
         let d = &sim.district;
         let (ns, ng) = (d.students.len() as u64, d.guardians.len() as u64);
-        let students = (0..d.students.len()).map(|i| (i as u64, PersonRef::Student(i)));
-        let guardians = (0..d.guardians.len()).map(move |i| (ns + i as u64, PersonRef::Guardian(i)));
-        let staff = (0..d.staff.len()).map(move |i| (ns + ng + i as u64, PersonRef::Staff(i)));
+        // Start each segment at the cursor rather than skipping from the top: a 50,000
+        // student walk would otherwise be quadratic.
+        let from = lq.after.map_or(0, |a| a + 1);
+        let seg = |base: u64, len: usize| (from.saturating_sub(base) as usize).min(len)..len;
+        let students = seg(0, d.students.len()).map(|i| (i as u64, PersonRef::Student(i)));
+        let guardians =
+            seg(ns, d.guardians.len()).map(move |i| (ns + i as u64, PersonRef::Guardian(i)));
+        let staff =
+            seg(ns + ng, d.staff.len()).map(move |i| (ns + ng + i as u64, PersonRef::Staff(i)));
         let all: Box<dyn Iterator<Item = (u64, PersonRef)>> = match kind {
             Some("STUDENT") => Box::new(students),
             Some("GUARDIAN") => Box::new(guardians),
@@ -980,7 +1013,10 @@ async fn list_persons(
         let filtered =
             all.filter(|(_, p)| lq.since.is_none_or(|s| sim.person_updated(&live, *p) >= s));
         let (refs, next) = page(filtered, &lq, &cursor_kind);
-        let data = refs.into_iter().map(|p| sim.person_json(&live, p)).collect();
+        let data = refs
+            .into_iter()
+            .map(|p| sim.person_json(&live, p))
+            .collect();
         Ok(list_answer(data, next))
     })();
     Answer { sim: &sim, result }.into_response()
@@ -1048,8 +1084,8 @@ async fn list_organizations(
     q: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let result = (|| {
-        let p = params(q)?;
         sim.authorize(&caller, &["enrollment.read"])?;
+        let p = params(q)?;
         let lq = list_query(&p, "organizations")?;
         let updated = sim.base_updated;
         let items = sim
@@ -1082,15 +1118,16 @@ async fn list_sections(
     q: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let result = (|| {
-        let p = params(q)?;
         sim.authorize(&caller, &["enrollment.read"])?;
+        let p = params(q)?;
         let lq = list_query(&p, "sections")?;
-        let org = match p.get("organizationId") {
-            None => None,
-            Some(id) => Some(*sim.school_by_id.get(id).ok_or_else(|| {
-                ApiError::not_found(format!("No organization with id {id}."))
-            })?),
-        };
+        let org =
+            match p.get("organizationId") {
+                None => None,
+                Some(id) => Some(*sim.school_by_id.get(id).ok_or_else(|| {
+                    ApiError::not_found(format!("No organization with id {id}."))
+                })?),
+            };
         let d = &sim.district;
         let updated = sim.base_updated;
         let items = d
@@ -1129,8 +1166,8 @@ async fn list_enrollments(
     q: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let result = (|| {
-        let p = params(q)?;
         sim.authorize(&caller, &["enrollment.read"])?;
+        let p = params(q)?;
         let lq = list_query(&p, "enrollments")?;
         let d = &sim.district;
         let section = match p.get("sectionId") {
@@ -1161,6 +1198,10 @@ async fn list_enrollments(
         let today = sim.shared.clock.now().date_naive();
         let live = sim.live();
         // Position: section index in the high bits, place in the section's roster below.
+        let first_section = lq
+            .after
+            .map_or(0, |a| (a >> 24) as usize)
+            .min(d.sections.len());
         let rows: Box<dyn Iterator<Item = (u64, (usize, usize))>> = match (section, person) {
             (Some(sec), _) => Box::new(
                 d.sections[sec]
@@ -1173,11 +1214,15 @@ async fn list_enrollments(
                 let mut secs: Vec<usize> = d.students[s].sections.clone();
                 secs.sort_unstable();
                 Box::new(secs.into_iter().map(move |sec| {
-                    let k = d.sections[sec].students.iter().position(|&x| x == s).unwrap_or(0);
+                    let k = d.sections[sec]
+                        .students
+                        .iter()
+                        .position(|&x| x == s)
+                        .unwrap_or(0);
                     (((sec as u64) << 24) | k as u64, (sec, s))
                 }))
             }
-            (None, None) => Box::new(d.sections.iter().flat_map(|sec| {
+            (None, None) => Box::new(d.sections[first_section..].iter().flat_map(|sec| {
                 sec.students
                     .iter()
                     .enumerate()
@@ -1185,14 +1230,16 @@ async fn list_enrollments(
             })),
         };
         let filtered = rows
-            .filter(|(_, (sec, s))| person.is_none_or(|p| p == *s) && section.is_none_or(|x| x == *sec))
-            .filter(|(_, key)| {
-                let ended = live.ended.get(key);
+            .filter(|(_, (sec, s))| {
+                person.is_none_or(|p| p == *s) && section.is_none_or(|x| x == *sec)
+            })
+            .filter(|(_, (sec, s))| {
+                let ended = live.ended.get(&(*s, *sec));
                 let is_active = ended.is_none_or(|(on, _)| *on > today);
                 active.is_none_or(|a| a == is_active)
-                    && lq.since.is_none_or(|since| {
-                        ended.map_or(sim.base_updated, |(_, at)| *at) >= since
-                    })
+                    && lq
+                        .since
+                        .is_none_or(|since| ended.map_or(sim.base_updated, |(_, at)| *at) >= since)
             });
         let (rows, next) = page(filtered, &lq, "enrollments");
         let data = rows
@@ -1228,8 +1275,8 @@ async fn list_attendance(
     q: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let result = (|| {
-        let p = params(q)?;
         sim.authorize(&caller, &["attendance.read"])?;
+        let p = params(q)?;
         let lq = list_query(&p, "attendance")?;
         let date = p
             .get("date")
@@ -1330,7 +1377,12 @@ impl FieldProblems {
     }
 }
 
-fn opt_str<'a>(body: &'a Map<String, Value>, field: &str, max: usize, problems: &mut FieldProblems) -> Option<&'a str> {
+fn opt_str<'a>(
+    body: &'a Map<String, Value>,
+    field: &str,
+    max: usize,
+    problems: &mut FieldProblems,
+) -> Option<&'a str> {
     match body.get(field) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.chars().count() <= max => Some(s.as_str()),
@@ -1380,7 +1432,7 @@ fn submit(sim: &Sim, caller: &Caller, headers: &HeaderMap, body: &[u8]) -> ApiRe
         if let Some((seen_body, mark)) = live.idempotency.get(k) {
             if *seen_body == fingerprint {
                 return Ok(
-                    (StatusCode::OK, Json(json!({ "data": mark.to_json() }))).into_response(),
+                    (StatusCode::OK, Json(json!({ "data": mark.to_json() }))).into_response()
                 );
             }
             return Err(ApiError::new(
@@ -1436,7 +1488,9 @@ fn submit(sim: &Sim, caller: &Caller, headers: &HeaderMap, body: &[u8]) -> ApiRe
         }
     };
     let status = match obj.get("status") {
-        Some(Value::String(s)) if ["present", "absent", "tardy", "excused"].contains(&s.as_str()) => {
+        Some(Value::String(s))
+            if ["present", "absent", "tardy", "excused"].contains(&s.as_str()) =>
+        {
             Some(s.clone())
         }
         _ => {

@@ -3,10 +3,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use schooldesk_cache::{Cache, CacheError, Keychain, NewAttendance, StudentQuery};
-use schooldesk_connectors::{Connection, ConnectionSettings, ConnectorError};
+use schooldesk_connectors::{Connection, ConnectionSettings, Connector, ConnectorError, Secret};
 use schooldesk_domain::{
     AttendanceMark, AttendanceStatus, OutboxEntry, OutboxState, Student, System,
 };
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -28,11 +30,25 @@ pub enum DeskError {
          store it."
     )]
     SecretMissing(&'static str),
+    #[error("Cannot use the data folder {}: {source}. Choose another with --data-dir.", .path.display())]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("Could not start the demo district: {0}")]
     Demo(String),
 }
 
 impl DeskError {
+    /// The sentence for the person at the desk (connector errors carry an office-worker
+    /// sentence of their own, with the technical detail after it).
+    pub fn user_message(&self) -> String {
+        match self {
+            DeskError::Connector(e) => e.user_message(),
+            other => other.to_string(),
+        }
+    }
+
     /// A stable identifier for the UI, which never matches on the text.
     pub fn code(&self) -> &'static str {
         match self {
@@ -41,6 +57,7 @@ impl DeskError {
             DeskError::NotConnected(..) => "desk.not_connected",
             DeskError::InvalidInput(_) => "desk.invalid_input",
             DeskError::SecretMissing(_) => "desk.secret_missing",
+            DeskError::DataDir { .. } => "desk.data_dir",
             DeskError::Demo(_) => "desk.demo",
         }
     }
@@ -68,6 +85,29 @@ pub struct MarkRequest {
     pub note: Option<String>,
 }
 
+/// What the cache holds and where it stands, for IT staff (`schooldesk status`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub data_dir: PathBuf,
+    pub schema_version: u32,
+    pub connections: Vec<ConnectionInfo>,
+    /// Rows per table per system.
+    pub counts: schooldesk_cache::Counts,
+    /// Outbox entries per state.
+    pub outbox: BTreeMap<&'static str, u64>,
+}
+
+/// A connection as shown to people: never the secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionInfo {
+    pub system: System,
+    pub base_url: String,
+    pub realm: Option<String>,
+    pub client_id: Option<String>,
+    pub requests_per_minute: Option<u32>,
+    pub learning_support_enabled: bool,
+}
+
 /// One data directory, opened.
 #[derive(Clone)]
 pub struct Desk {
@@ -88,7 +128,10 @@ impl Desk {
     /// Opens (creating on first run) the encrypted cache of `data_dir`, its key in the
     /// operating system's keychain.
     pub fn open(data_dir: &Path) -> Result<Desk> {
-        std::fs::create_dir_all(data_dir).map_err(|e| CacheError::io(data_dir, e))?;
+        std::fs::create_dir_all(data_dir).map_err(|e| DeskError::DataDir {
+            path: data_dir.to_path_buf(),
+            source: e,
+        })?;
         restrict_to_owner(data_dir);
         let keychain = Keychain::for_data_dir(data_dir);
         let cache = Cache::open(data_dir, &keychain)?;
@@ -148,6 +191,36 @@ impl Desk {
         Ok(())
     }
 
+    /// A client for a saved connection, pacing itself in real time.
+    pub fn connector(&self, system: System) -> Result<Connector> {
+        let (connection, secret) = self.connection(system)?;
+        Ok(Connector::with_real_time(
+            &connection,
+            Secret::new(secret.as_str()),
+        )?)
+    }
+
+    /// Checks that a system answers and accepts the secret, before it is saved.
+    pub async fn verify(connection: &Connection, secret: &str) -> Result<()> {
+        validate(connection)?;
+        let connector = Connector::with_real_time(connection, Secret::new(secret.trim()))?;
+        Ok(connector.verify().await?)
+    }
+
+    /// Sends every queued write that is due, in order per entity, each exactly once.
+    /// Systems that are not connected, or not reachable, keep their writes for later.
+    pub async fn replay(&self) -> Result<crate::replay::ReplayReport> {
+        let mut senders = BTreeMap::new();
+        for connection in self.connections()? {
+            senders.insert(connection.system, self.connector(connection.system)?);
+        }
+        let mut rng = rand::thread_rng();
+        crate::replay::replay(&self.cache, &senders, Utc::now, move || {
+            rand::Rng::gen::<f64>(&mut rng)
+        })
+        .await
+    }
+
     /// The saved connections, in system order.
     pub fn connections(&self) -> Result<Vec<Connection>> {
         self.cache
@@ -177,6 +250,41 @@ impl Desk {
             limit,
             ..StudentQuery::default()
         })?)
+    }
+
+    pub fn status(&self) -> Result<Status> {
+        let connections = self
+            .connections()?
+            .into_iter()
+            .map(|c| ConnectionInfo {
+                system: c.system,
+                base_url: c.base_url,
+                realm: c.realm,
+                client_id: c.client_id,
+                requests_per_minute: c.settings.requests_per_minute,
+                learning_support_enabled: c.learning_support_enabled,
+            })
+            .collect();
+        Ok(Status {
+            data_dir: self.data_dir.clone(),
+            schema_version: self.cache.schema_version()?,
+            connections,
+            counts: self.cache.counts()?,
+            outbox: self.cache.outbox_counts()?,
+        })
+    }
+
+    /// Every mark of `date` (optionally one section's, in any system), synced or not: the
+    /// register as the desk knows it.
+    pub fn register(&self, date: NaiveDate, section: Option<&str>) -> Result<Vec<AttendanceMark>> {
+        let marks = self.cache.attendance_marks(date, None)?;
+        Ok(match section {
+            Some(section) => marks
+                .into_iter()
+                .filter(|m| m.section_source_id.as_deref() == Some(section))
+                .collect(),
+            None => marks,
+        })
     }
 
     pub fn outbox(&self, state: Option<OutboxState>) -> Result<Vec<OutboxEntry>> {

@@ -8,8 +8,8 @@
 
 use chrono::{DateTime, Utc};
 use schooldesk_cache::Cache;
-use schooldesk_connectors::{ConnectorError, SendOutcome};
-use schooldesk_domain::{Backoff, OutboxEntry, System};
+use schooldesk_connectors::{Connector, ConnectorError, SendOutcome};
+use schooldesk_domain::{Backoff, System};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -44,15 +44,10 @@ impl ReplayReport {
     }
 }
 
-/// Something that can carry one outbox entry to its system.
-pub(crate) trait Send {
-    async fn send(&self, entry: &OutboxEntry) -> std::result::Result<SendOutcome, ConnectorError>;
-}
-
 /// Sends every due entry. `now` and `jitter` are passed in so backoff is testable.
-pub(crate) async fn replay<S: Send>(
+pub(crate) async fn replay(
     cache: &Arc<Cache>,
-    senders: &BTreeMap<System, S>,
+    senders: &BTreeMap<System, Connector>,
     now: impl Fn() -> DateTime<Utc>,
     mut jitter: impl FnMut() -> f64,
 ) -> Result<ReplayReport> {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use schooldesk_cache::{Cache, CacheKey};
+use schooldesk_cache::{Cache, CacheKey, Keychain};
 use schooldesk_domain::{Enrollment, Section, Source, Student, System};
 use serde_json::json;
 
@@ -89,4 +89,17 @@ pub fn raw(db: &Path, key: Option<&CacheKey>) -> rusqlite::Connection {
             .unwrap();
     }
     conn
+}
+
+/// The keychain entries of `dir`, after checking a keychain answers at all: without one the
+/// failure names the way to get one instead of a bare D-Bus error.
+pub fn keychain_for(dir: &Path) -> Keychain {
+    let keychain = Keychain::for_data_dir(dir);
+    if let Err(e) = keychain.get_cache_key() {
+        panic!(
+            "these tests use the real keychain; on Linux run them under \
+             scripts/with-keyring.sh (a throwaway gnome-keyring): {e}"
+        );
+    }
+    keychain
 }
