@@ -13,7 +13,9 @@ pub async fn list_students(
     shell: State<'_, Shell>,
     search: Option<String>,
 ) -> Result<Vec<StudentRow>, AppError> {
-    shell.read(move |desk| desk.students(search.as_deref())).await
+    shell
+        .read(move |desk| desk.students(search.as_deref()))
+        .await
 }
 
 /// Every queued write and what happened to it.

@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use schooldesk_domain::{
-    Operation, OutboxEntry, OutboxState, Source, Student, System,
-};
+use schooldesk_domain::{Operation, OutboxEntry, OutboxState, Source, Student, System};
 
 /// TEMPORARY: the facade's error type.
 #[derive(Debug, thiserror::Error)]
@@ -82,31 +80,83 @@ impl Desk {
 }
 
 fn fetched_at() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 9, 1, 8, 0, 0).single().expect("valid date")
+    Utc.with_ymd_and_hms(2025, 9, 1, 8, 0, 0)
+        .single()
+        .expect("valid date")
 }
 
 fn demo_students() -> Vec<Student> {
     let rows = [
-        (System::OmniForge, "of-1001", "S-1001", "Amara", "Okafor", "7", "7B"),
-        (System::OmniForge, "of-1002", "S-1002", "Liam", "Chen", "7", "7A"),
-        (System::PowerSchool, "ps-2001", "S-1003", "Sofia", "García", "8", "8C"),
-        (System::Matrix, "mx-3001", "S-1001", "Amara", "Okafor", "7", "7B"),
-        (System::Hubmis, "hm-4001", "UK-0042", "Oliver", "Hughes", "Year 9", "9H"),
-        (System::Hubmis, "hm-4002", "UK-0043", "Isla", "Patel", "Year 9", "9P"),
+        (
+            System::OmniForge,
+            "of-1001",
+            "S-1001",
+            "Amara",
+            "Okafor",
+            "7",
+            "7B",
+        ),
+        (
+            System::OmniForge,
+            "of-1002",
+            "S-1002",
+            "Liam",
+            "Chen",
+            "7",
+            "7A",
+        ),
+        (
+            System::PowerSchool,
+            "ps-2001",
+            "S-1003",
+            "Sofia",
+            "García",
+            "8",
+            "8C",
+        ),
+        (
+            System::Matrix,
+            "mx-3001",
+            "S-1001",
+            "Amara",
+            "Okafor",
+            "7",
+            "7B",
+        ),
+        (
+            System::Hubmis,
+            "hm-4001",
+            "UK-0042",
+            "Oliver",
+            "Hughes",
+            "Year 9",
+            "9H",
+        ),
+        (
+            System::Hubmis,
+            "hm-4002",
+            "UK-0043",
+            "Isla",
+            "Patel",
+            "Year 9",
+            "9P",
+        ),
     ];
     rows.into_iter()
-        .map(|(system, id, ext, given, family, grade, homeroom)| Student {
-            source: Source::new(system, id, fetched_at(), serde_json::json!({ "id": id })),
-            external_id: Some(ext.to_string()),
-            given_name: given.to_string(),
-            family_name: family.to_string(),
-            preferred_name: None,
-            date_of_birth: NaiveDate::from_ymd_opt(2012, 3, 14),
-            grade: Some(grade.to_string()),
-            school_source_id: None,
-            homeroom: Some(homeroom.to_string()),
-            active: true,
-        })
+        .map(
+            |(system, id, ext, given, family, grade, homeroom)| Student {
+                source: Source::new(system, id, fetched_at(), serde_json::json!({ "id": id })),
+                external_id: Some(ext.to_string()),
+                given_name: given.to_string(),
+                family_name: family.to_string(),
+                preferred_name: None,
+                date_of_birth: NaiveDate::from_ymd_opt(2012, 3, 14),
+                grade: Some(grade.to_string()),
+                school_source_id: None,
+                homeroom: Some(homeroom.to_string()),
+                active: true,
+            },
+        )
         .collect()
 }
 

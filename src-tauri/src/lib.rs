@@ -56,7 +56,10 @@ impl Shell {
         // With nothing configured there is nothing real to show: run against the simulators
         // so a new install (and every test) has a working desk.
         let demo = match &desk {
-            Ok(desk) => desk.configured_systems().map(|s| s.is_empty()).unwrap_or(false),
+            Ok(desk) => desk
+                .configured_systems()
+                .map(|s| s.is_empty())
+                .unwrap_or(false),
             Err(_) => false,
         };
         let phase = match &desk {
@@ -129,9 +132,10 @@ fn start_demo<R: Runtime>(app: &tauri::AppHandle<R>, desk: Arc<Desk>) {
     });
 }
 
-/// The app without its window-system specifics, so tests can run it on Tauri's mock runtime.
-pub fn builder<R: Runtime>(config: ShellConfig) -> tauri::Builder<R> {
-    tauri::Builder::<R>::new()
+/// Adds the shell (commands, state, setup) to a builder: `tauri::Builder::default()` in the
+/// app, `tauri::test::mock_builder()` in tests, which then need no window system.
+pub fn shell<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tauri::Builder<R> {
+    builder
         .invoke_handler(tauri::generate_handler![
             commands::list_students,
             commands::list_outbox,
@@ -153,11 +157,10 @@ pub fn builder<R: Runtime>(config: ShellConfig) -> tauri::Builder<R> {
 pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    builder(ShellConfig::from_env())
+    shell(tauri::Builder::default(), ShellConfig::from_env())
         .plugin(tauri_plugin_updater::Builder::new().build())
         .run(tauri::generate_context!())
         .expect("Schooldesk could not start its window; see the log above for the reason");

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use schooldesk_app::{builder, ShellConfig};
+use schooldesk_app::{shell, ShellConfig};
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
@@ -15,9 +15,13 @@ fn start(data_dir: &Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime
     let config = ShellConfig {
         data_dir: data_dir.to_path_buf(),
     };
-    let app = builder(config)
+    let mut app = shell(mock_builder(), config)
         .build(tauri::generate_context!())
         .expect("the app builds on the mock runtime");
+    // Setup (the config's windows, then ours) runs when the event loop first turns; one
+    // turn of the mock runtime's loop does exactly that and returns.
+    #[allow(deprecated)]
+    app.run_iteration(|_, _| {});
     let window = app
         .get_webview_window("main")
         .expect("tauri.conf.json declares the main window");
@@ -46,7 +50,10 @@ fn settled_status(window: &WebviewWindow<MockRuntime>) -> Value {
         if status["sync"]["state"] != "starting" {
             return status;
         }
-        assert!(Instant::now() < deadline, "the demo never finished its first sync: {status}");
+        assert!(
+            Instant::now() < deadline,
+            "the demo never finished its first sync: {status}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -65,11 +72,19 @@ fn with_no_system_configured_the_app_runs_the_demo_and_lists_its_students() {
     let students = students.as_array().expect("an array");
     assert!(!students.is_empty(), "the demo synced no students");
     for s in students {
-        for key in ["system", "system_name", "source_id", "name", "given_name", "family_name"] {
+        for key in [
+            "system",
+            "system_name",
+            "source_id",
+            "name",
+            "given_name",
+            "family_name",
+        ] {
             assert!(s[key].is_string(), "student row without {key}: {s}");
         }
         assert!(
-            ["omniforge", "powerschool", "matrix", "hubmis"].contains(&s["system"].as_str().unwrap()),
+            ["omniforge", "powerschool", "matrix", "hubmis"]
+                .contains(&s["system"].as_str().unwrap()),
             "unknown system in {s}"
         );
     }
@@ -103,7 +118,10 @@ fn the_outbox_lists_entries_with_their_state_and_attempts() {
                 .contains(&entry["state"].as_str().unwrap()),
             "{entry}"
         );
-        assert!(entry.get("payload").is_none(), "payloads stay in the cache: {entry}");
+        assert!(
+            entry.get("payload").is_none(),
+            "payloads stay in the cache: {entry}"
+        );
     }
 }
 
@@ -117,7 +135,10 @@ fn a_cache_that_cannot_open_is_reported_as_code_and_message() {
 
     let status = settled_status(&window);
     assert_eq!(status["sync"]["state"], "failed", "{status}");
-    assert_eq!(status["sync"]["error"]["code"], "cache_unavailable", "{status}");
+    assert_eq!(
+        status["sync"]["error"]["code"], "cache_unavailable",
+        "{status}"
+    );
     assert_eq!(status["demo"], false);
 
     let err = invoke(&window, "list_students", json!({"search": null}))
@@ -126,7 +147,11 @@ fn a_cache_that_cannot_open_is_reported_as_code_and_message() {
     assert_eq!(err["retryable"], false, "{err}");
     let message = err["message"].as_str().expect("a message");
     assert!(!message.is_empty());
-    assert_eq!(err.as_object().unwrap().len(), 3, "only code, message, retryable cross: {err}");
+    assert_eq!(
+        err.as_object().unwrap().len(),
+        3,
+        "only code, message, retryable cross: {err}"
+    );
 
     let err = invoke(&window, "list_outbox", json!({})).expect_err("no cache, no outbox");
     assert_eq!(err["code"], "cache_unavailable", "{err}");

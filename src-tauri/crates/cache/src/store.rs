@@ -61,6 +61,13 @@ impl Cache {
     /// - a key that does not open the file: [`CacheError::WrongKey`], file untouched;
     /// - a file from a newer Schooldesk: [`CacheError::NewerSchema`], file untouched.
     pub fn open(data_dir: &Path, keychain: &Keychain) -> Result<Cache> {
+        if Keychain::for_data_dir(data_dir) != *keychain {
+            return Err(CacheError::InvalidInput(format!(
+                "The keychain entries given belong to the data folder {}, not to {}.",
+                keychain.data_dir().display(),
+                data_dir.display()
+            )));
+        }
         std::fs::create_dir_all(data_dir).map_err(|e| CacheError::io(data_dir, e))?;
         let path = Self::db_path(data_dir);
         let key = match (keychain.get_cache_key()?, holds_data(&path)?) {
@@ -123,6 +130,8 @@ impl Cache {
         schema::check_not_newer(&conn, path)?;
 
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Every query of the crate stays prepared (the default keeps 16).
+        conn.set_prepared_statement_cache_capacity(64);
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {

@@ -89,7 +89,10 @@ fn recording_a_mark_stores_it_pending_and_queues_its_write_together() {
 
     // Both survive a restart.
     let desk = desk.restart();
-    assert_eq!(desk.cache.outbox_list(None).unwrap(), std::slice::from_ref(&entry));
+    assert_eq!(
+        desk.cache.outbox_list(None).unwrap(),
+        std::slice::from_ref(&entry)
+    );
     let stored = desk.cache.attendance_marks(day(), None).unwrap();
     assert_eq!(stored, [m]);
 

@@ -352,7 +352,10 @@ fn checklists_report_the_required_items_a_family_has_not_completed() {
         ]
     );
     assert_eq!(cache.checklist_entries(sys, "r-1").unwrap().len(), 2);
-    assert_eq!(cache.checklists(Some(sys)).unwrap(), std::slice::from_ref(&list));
+    assert_eq!(
+        cache.checklists(Some(sys)).unwrap(),
+        std::slice::from_ref(&list)
+    );
 
     // Items are replaced with their checklist.
     let mut shorter = list;
@@ -457,7 +460,10 @@ fn connection_settings_are_kept_but_secrets_are_refused() {
         cache.connection(System::Hubmis).unwrap(),
         Some(settings.clone())
     );
-    assert_eq!(cache.connections().unwrap(), std::slice::from_ref(&settings));
+    assert_eq!(
+        cache.connections().unwrap(),
+        std::slice::from_ref(&settings)
+    );
 
     let mut leaky = settings.clone();
     leaky.settings = json!({"clientSecret": "s3cret"});

@@ -1,1 +1,153 @@
-//! Demo mode (being written by the lead).
+//! The built-in demo district: the four simulators on loopback, a demo profile connected to
+//! them, and a first sync — so a new user sees a working district in one command.
+
+use chrono::Utc;
+use schooldesk_connectors::{Connection, ConnectionSettings};
+use schooldesk_domain::System;
+use schooldesk_sim::{SimConfig, Simulators};
+use serde::Serialize;
+
+use crate::desk::{Desk, DeskError, Result};
+use crate::sync::{Progress, SyncReport};
+
+/// The sync-state marker that says a connection belongs to the demo profile.
+pub const DEMO_MARKER: &str = "demo-profile";
+
+/// The demo simulators answer as fast as they are asked: the demo shows the district, not
+/// the rate limits (the tests and benchmarks hold those to the documented values).
+const DEMO_REQUESTS_PER_MINUTE: u32 = 60_000;
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub seed: u64,
+    /// 50 to 50,000 students.
+    pub students: usize,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions {
+            seed: 42,
+            students: 200,
+        }
+    }
+}
+
+/// The running demo: the simulators stop when this is dropped.
+pub struct Demo {
+    pub sims: Simulators,
+    pub sync: SyncReport,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DemoReport<'a> {
+    pub systems: Vec<DemoSystem>,
+    pub sync: &'a SyncReport,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DemoSystem {
+    pub system: System,
+    pub base_url: String,
+}
+
+impl Demo {
+    pub fn report(&self) -> DemoReport<'_> {
+        let systems = [
+            (System::OmniForge, &self.sims.omniforge),
+            (System::PowerSchool, &self.sims.powerschool),
+            (System::Matrix, &self.sims.matrix),
+            (System::Hubmis, &self.sims.hubmis),
+        ]
+        .into_iter()
+        .map(|(system, running)| DemoSystem {
+            system,
+            base_url: running.base_url.clone(),
+        })
+        .collect();
+        DemoReport {
+            systems,
+            sync: &self.sync,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "Demo district ({} students) running on this computer:\n",
+            self.sims.district.students.len()
+        );
+        for sys in self.report().systems {
+            s.push_str(&format!("  {:<24} {}\n", sys.system.display_name(), sys.base_url));
+        }
+        s.push_str(&self.sync.describe());
+        s
+    }
+}
+
+/// The simulators' settings for the demo: the documented quirks, generous limits.
+pub fn demo_sim_config(options: &DemoOptions) -> SimConfig {
+    let mut config = SimConfig {
+        seed: options.seed,
+        students: options.students,
+        ..SimConfig::default()
+    };
+    for key in &mut config.omniforge.keys {
+        key.requests_per_minute = None;
+    }
+    config.matrix.calls_per_minute = DEMO_REQUESTS_PER_MINUTE as usize;
+    config.hubmis.requests_per_minute_per_ip = DEMO_REQUESTS_PER_MINUTE;
+    config.hubmis.client_bucket = DEMO_REQUESTS_PER_MINUTE;
+    config
+}
+
+/// Starts the simulators, connects the demo profile to them (replacing any earlier demo
+/// profile) and syncs everything.
+pub async fn start(
+    desk: &Desk,
+    options: &DemoOptions,
+    on_progress: impl Fn(&Progress) + Send + Sync + 'static,
+) -> Result<Demo> {
+    let config = demo_sim_config(options);
+    let sims = Simulators::start(config.clone())
+        .await
+        .map_err(|e| DeskError::Demo(e.to_string()))?;
+    let settings = ConnectionSettings {
+        requests_per_minute: Some(DEMO_REQUESTS_PER_MINUTE),
+        ..ConnectionSettings::default()
+    };
+    let connections = [
+        (System::OmniForge, &sims.omniforge, config.omniforge.key().to_string()),
+        (System::PowerSchool, &sims.powerschool, config.powerschool.api_key.clone()),
+        (System::Matrix, &sims.matrix, config.matrix.api_key.clone()),
+        (System::Hubmis, &sims.hubmis, config.hubmis.client_secret.clone()),
+    ];
+    let now = Utc::now();
+    for (system, running, secret) in connections {
+        let mut connection = Connection::new(system, running.base_url.clone());
+        connection.settings = settings.clone();
+        if system == System::Hubmis {
+            connection.realm = Some(config.hubmis.realm.clone());
+            connection.client_id = Some(config.hubmis.client_id.clone());
+            connection.learning_support_enabled = true;
+        }
+        desk.connect(&connection, &secret, now)?;
+        desk.cache().set_sync_state(
+            system,
+            DEMO_MARKER,
+            &serde_json::json!({"seed": options.seed, "students": options.students}),
+            now,
+        )?;
+    }
+    let sync = desk.sync(&[], on_progress).await?;
+    Ok(Demo { sims, sync })
+}
+
+/// Whether the app should start in demo mode: nothing connected, or only the demo profile.
+pub fn wants_demo(desk: &Desk) -> Result<bool> {
+    for c in desk.connections()? {
+        if desk.cache().sync_state(c.system, DEMO_MARKER)?.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

@@ -4,6 +4,9 @@
 
 pub mod demo;
 pub mod desk;
+pub mod estimate;
+pub mod matching;
+pub mod pull;
 pub mod replay;
 
 pub use desk::{default_data_dir, Desk, DeskError};
