@@ -37,6 +37,9 @@ pub enum Command {
         /// Only print what a sync would cost (requests, and the time the rate limits impose).
         #[arg(long)]
         estimate: bool,
+        /// Read everything again, not only what changed since the last sync.
+        #[arg(long)]
+        full: bool,
     },
     /// List students from the cache.
     Students {
@@ -86,6 +89,10 @@ pub struct ConnectArgs {
     /// Also sync learning-support (SEN) records from this connection.
     #[arg(long)]
     pub learning_support: bool,
+    /// Save without first checking that the system answers and accepts the secret
+    /// (e.g. when setting up a laptop away from the school network).
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,7 +165,8 @@ pub struct DemoArgs {
 }
 
 fn parse_system(s: &str) -> Result<System, String> {
-    s.parse().map_err(|e: schooldesk_domain::UnknownSystem| e.to_string())
+    s.parse()
+        .map_err(|e: schooldesk_domain::UnknownSystem| e.to_string())
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {

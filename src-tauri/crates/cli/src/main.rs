@@ -21,7 +21,10 @@ fn main() -> ExitCode {
             }
             // One line, not clap's usage block: scripts and people read the first line.
             let text = e.to_string();
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments");
             eprintln!("{} (see `schooldesk --help`)", first.trim());
             return ExitCode::from(2);
         }

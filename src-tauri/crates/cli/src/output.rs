@@ -41,7 +41,11 @@ pub fn listing<T: Serialize>(
 }
 
 /// Prints one value as JSON, or a sentence for people.
-pub fn summary<T: Serialize>(json: bool, value: &T, text: &str) -> Result<(), crate::run::CliError> {
+pub fn summary<T: Serialize>(
+    json: bool,
+    value: &T,
+    text: &str,
+) -> Result<(), crate::run::CliError> {
     if json {
         println!("{}", serde_json::to_string_pretty(value)?);
     } else {

@@ -5,6 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use schooldesk_connectors::{Connection, ConnectionSettings};
 use schooldesk_domain::{AttendanceMark, OutboxEntry, Student, System};
 use schooldesk_sync::desk::MarkRequest;
+use schooldesk_sync::pull::{Progress, SyncMode, SyncReport};
 use schooldesk_sync::{default_data_dir, demo, Desk, DeskError};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -59,6 +60,9 @@ pub fn run(cli: Cli) -> Result<()> {
             schooldesk_connectors::http::check_base_url(connection.system, &connection.base_url)
                 .map_err(DeskError::from)?;
             let secret = read_secret(connection.system)?;
+            if !a.no_verify {
+                runtime()?.block_on(Desk::verify(&connection, &secret))?;
+            }
             let desk = Desk::open(&data_dir)?;
             desk.connect(&connection, &secret, Utc::now())?;
             let shown = serde_json::json!({"system": connection.system, "base_url": connection.base_url, "connected": true});
@@ -73,33 +77,32 @@ pub fn run(cli: Cli) -> Result<()> {
                 ),
             )
         }
-        Command::Sync { systems, estimate } => {
+        Command::Sync {
+            systems,
+            estimate,
+            full,
+        } => {
             let desk = Desk::open(&data_dir)?;
-            let rt = runtime()?;
+            let mode = if full {
+                SyncMode::Full
+            } else {
+                SyncMode::Incremental
+            };
             if estimate {
-                let estimates = rt.block_on(desk.estimate(&systems))?;
+                let estimates = desk.estimate(&systems, mode)?;
                 return listing(json, &estimates, &["system", "estimate"], |e| {
-                    vec![e.system.to_string(), e.describe()]
+                    vec![e.system.to_string(), e.to_string()]
                 });
             }
             let bar = progress_bar(json);
-            let report = rt.block_on(desk.sync(&systems, |p| {
-                if let Some(bar) = &bar {
-                    bar.set_message(p.describe());
-                    bar.tick();
-                }
-            }));
+            let on_progress = progress_sink(bar.clone());
+            let report = runtime()?.block_on(desk.sync(&systems, mode, on_progress));
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
             let report = report?;
-            listing(json, &report.summaries, &["system", "result"], |s| {
-                vec![s.system.to_string(), s.describe()]
-            })?;
-            match report.first_error() {
-                Some(e) => Err(CliError::Usage(e)),
-                None => Ok(()),
-            }
+            summary(json, &report, &report.describe())?;
+            sync_outcome(&report)
         }
         Command::Status => {
             let desk = Desk::open(&data_dir)?;
@@ -113,7 +116,11 @@ pub fn run(cli: Cli) -> Result<()> {
                 text.push_str("Connections: none (try `schooldesk demo`)\n");
             }
             for c in &status.connections {
-                text.push_str(&format!("Connected: {} at {}\n", c.system.display_name(), c.base_url));
+                text.push_str(&format!(
+                    "Connected: {} at {}\n",
+                    c.system.display_name(),
+                    c.base_url
+                ));
             }
             for (table, per_system) in &status.counts {
                 let total: u64 = per_system.values().sum();
@@ -165,7 +172,11 @@ pub fn run(cli: Cli) -> Result<()> {
                     mark.source.system.display_name()
                 ),
             };
-            summary(json, &serde_json::json!({"mark": mark, "outbox": entry}), &text)
+            summary(
+                json,
+                &serde_json::json!({"mark": mark, "outbox": entry}),
+                &text,
+            )
         }
         Command::Attendance(AttendanceCommand::List { date, section }) => {
             let desk = Desk::open(&data_dir)?;
@@ -173,7 +184,9 @@ pub fn run(cli: Cli) -> Result<()> {
             listing(
                 json,
                 &marks,
-                &["system", "student", "section", "period", "status", "code", "state"],
+                &[
+                    "system", "student", "section", "period", "status", "code", "state",
+                ],
                 mark_row,
             )
         }
@@ -183,7 +196,15 @@ pub fn run(cli: Cli) -> Result<()> {
             listing(
                 json,
                 &entries,
-                &["id", "system", "operation", "state", "attempts", "next attempt", "last error"],
+                &[
+                    "id",
+                    "system",
+                    "operation",
+                    "state",
+                    "attempts",
+                    "next attempt",
+                    "last error",
+                ],
                 outbox_row,
             )
         }
@@ -195,39 +216,76 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(ExportCommand::Students { out }) => {
             let desk = Desk::open(&data_dir)?;
             let students = desk.students(None, None)?;
-            write_csv(&out, &["system", "id", "external id", "given name", "family name", "date of birth", "grade", "homeroom"], students.iter().map(|s| {
-                vec![
-                    s.source.system.to_string(),
-                    s.source.source_id.clone(),
-                    opt(&s.external_id),
-                    s.given_name.clone(),
-                    s.family_name.clone(),
-                    s.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
-                    opt(&s.grade),
-                    opt(&s.homeroom),
-                ]
-            }))?;
-            summary(json, &serde_json::json!({"file": out, "rows": students.len()}),
-                &format!("Wrote {} students to {}.", students.len(), out.display()))
+            write_csv(
+                &out,
+                &[
+                    "system",
+                    "id",
+                    "external id",
+                    "given name",
+                    "family name",
+                    "date of birth",
+                    "grade",
+                    "homeroom",
+                ],
+                students.iter().map(|s| {
+                    vec![
+                        s.source.system.to_string(),
+                        s.source.source_id.clone(),
+                        opt(&s.external_id),
+                        s.given_name.clone(),
+                        s.family_name.clone(),
+                        s.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+                        opt(&s.grade),
+                        opt(&s.homeroom),
+                    ]
+                }),
+            )?;
+            summary(
+                json,
+                &serde_json::json!({"file": out, "rows": students.len()}),
+                &format!("Wrote {} students to {}.", students.len(), out.display()),
+            )
         }
         Command::Export(ExportCommand::Register { date, out }) => {
             let desk = Desk::open(&data_dir)?;
             let marks = desk.register(date, None)?;
-            write_csv(&out, &["system", "student id", "section", "period", "date", "status", "code", "note", "state"], marks.iter().map(|m| {
-                vec![
-                    m.source.system.to_string(),
-                    m.student_source_id.clone(),
-                    opt(&m.section_source_id),
-                    opt(&m.period),
-                    m.date.to_string(),
-                    m.status.to_string(),
-                    opt(&m.code),
-                    opt(&m.note),
-                    m.state.as_str().to_string(),
-                ]
-            }))?;
-            summary(json, &serde_json::json!({"file": out, "rows": marks.len()}),
-                &format!("Wrote the register of {date} ({} marks) to {}.", marks.len(), out.display()))
+            write_csv(
+                &out,
+                &[
+                    "system",
+                    "student id",
+                    "section",
+                    "period",
+                    "date",
+                    "status",
+                    "code",
+                    "note",
+                    "state",
+                ],
+                marks.iter().map(|m| {
+                    vec![
+                        m.source.system.to_string(),
+                        m.student_source_id.clone(),
+                        opt(&m.section_source_id),
+                        opt(&m.period),
+                        m.date.to_string(),
+                        m.status.to_string(),
+                        opt(&m.code),
+                        opt(&m.note),
+                        m.state.as_str().to_string(),
+                    ]
+                }),
+            )?;
+            summary(
+                json,
+                &serde_json::json!({"file": out, "rows": marks.len()}),
+                &format!(
+                    "Wrote the register of {date} ({} marks) to {}.",
+                    marks.len(),
+                    out.display()
+                ),
+            )
         }
         Command::Demo(a) => {
             let desk = Desk::open(&data_dir)?;
@@ -238,18 +296,13 @@ pub fn run(cli: Cli) -> Result<()> {
                     seed: a.seed,
                     students: a.students as usize,
                 };
-                let demo = demo::start(&desk, &options, |p| {
-                    if let Some(bar) = &bar {
-                        bar.set_message(p.describe());
-                        bar.tick();
-                    }
-                })
-                .await;
+                let demo = demo::start(&desk, &options, progress_sink(bar.clone())).await;
                 if let Some(bar) = &bar {
                     bar.finish_and_clear();
                 }
                 let demo = demo?;
                 summary(json, &demo.report(), &demo.describe())?;
+                sync_outcome(&demo.sync)?;
                 if a.serve {
                     eprintln!("The demo systems are running; press Ctrl-C to stop them.");
                     let _ = tokio::signal::ctrl_c().await;
@@ -277,14 +330,59 @@ fn progress_bar(json: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
+/// Shows each stored page on the bar: system, phase, rows, requests, what is left.
+fn progress_sink(bar: Option<ProgressBar>) -> impl Fn(&Progress) + Send + Sync + 'static {
+    move |p: &Progress| {
+        if let Some(bar) = &bar {
+            let left = p
+                .remaining_estimate
+                .map(|n| format!(", about {n} requests to go"))
+                .unwrap_or_default();
+            bar.set_message(format!(
+                "{}: {} — {} rows, {} requests{left}",
+                p.system.display_name(),
+                p.phase,
+                p.rows,
+                p.requests
+            ));
+        }
+    }
+}
+
+/// A sync that stopped for any system is a failed command, with its reason on one line.
+fn sync_outcome(report: &SyncReport) -> Result<()> {
+    let problems: Vec<String> = report
+        .systems
+        .iter()
+        .filter_map(|s| {
+            s.error
+                .as_ref()
+                .map(|e| format!("{}: {}", s.system.display_name(), e.message))
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Usage(format!(
+            "the sync did not finish ({}); run it again to continue where it stopped",
+            problems.join("; ")
+        )))
+    }
+}
+
 /// The secret comes from a prompt (a person) or standard input (a script), never argv.
 fn read_secret(system: System) -> Result<String> {
     let secret = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("{} API key or client secret: ", system.display_name()))
-            .map_err(CliError::Stdin)?
+        rpassword::prompt_password(format!(
+            "{} API key or client secret: ",
+            system.display_name()
+        ))
+        .map_err(CliError::Stdin)?
     } else {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(CliError::Stdin)?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(CliError::Stdin)?;
         s
     };
     let secret = secret.trim().to_string();
@@ -314,9 +412,13 @@ fn reset(data_dir: &Path, yes: bool, json: bool) -> Result<()> {
         );
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer).map_err(CliError::Stdin)?;
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(CliError::Stdin)?;
         if answer.trim() != "RESET" {
-            return Err(CliError::Usage("not confirmed; nothing was deleted.".into()));
+            return Err(CliError::Usage(
+                "not confirmed; nothing was deleted.".into(),
+            ));
         }
     }
     Desk::reset(data_dir)?;
@@ -327,17 +429,16 @@ fn reset(data_dir: &Path, yes: bool, json: bool) -> Result<()> {
     )
 }
 
-fn write_csv(
-    out: &Path,
-    headers: &[&str],
-    rows: impl Iterator<Item = Vec<String>>,
-) -> Result<()> {
+fn write_csv(out: &Path, headers: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<()> {
     let err = |source| CliError::Write {
         path: out.to_path_buf(),
         source,
     };
     // Write beside the target and rename, so a failed export never leaves half a file.
-    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
     {
         let mut w = csv::Writer::from_writer(tmp.as_file());

@@ -32,7 +32,14 @@ async fn replay_killed_at_random_applies_every_write_exactly_once() {
     let sd_ref = &sd;
     blocking(move || {
         sd_ref.ok(
-            &["connect", "omniforge", "--base-url", &base, "--requests-per-minute", "100000"],
+            &[
+                "connect",
+                "omniforge",
+                "--base-url",
+                &base,
+                "--requests-per-minute",
+                "100000",
+            ],
             Some(&key),
         );
         sd_ref.ok(&["sync", "omniforge"], None);
@@ -48,17 +55,39 @@ async fn replay_killed_at_random_applies_every_write_exactly_once() {
         .filter(|s| s["source"]["system"] == "omniforge")
         .map(|s| s["source"]["source_id"].as_str().expect("id").to_string())
         .collect();
-    assert!(ids.len() >= 40, "the sync cached too few students: {}", ids.len());
+    assert!(
+        ids.len() >= 40,
+        "the sync cached too few students: {}",
+        ids.len()
+    );
     let date = Utc::now().date_naive().to_string();
     for id in &ids[..40] {
         sd.ok(
-            &["attendance", "mark", "--student", id, "--date", &date, "--status", "absent"],
+            &[
+                "attendance",
+                "mark",
+                "--student",
+                id,
+                "--date",
+                &date,
+                "--status",
+                "absent",
+            ],
             None,
         );
     }
     for id in &ids[..10] {
         sd.ok(
-            &["attendance", "mark", "--student", id, "--date", &date, "--status", "tardy"],
+            &[
+                "attendance",
+                "mark",
+                "--student",
+                id,
+                "--date",
+                &date,
+                "--status",
+                "tardy",
+            ],
             None,
         );
     }
@@ -101,18 +130,32 @@ async fn replay_killed_at_random_applies_every_write_exactly_once() {
     let mut applied: BTreeMap<String, usize> = BTreeMap::new();
     for w in sims.shared.recorder.writes_for(SystemKind::OmniForge) {
         if w.kind.starts_with("attendance.") {
-            *applied.entry(w.key.clone().expect("idempotency key")).or_default() += 1;
+            *applied
+                .entry(w.key.clone().expect("idempotency key"))
+                .or_default() += 1;
         }
     }
     for k in &keys {
-        assert_eq!(applied.get(k), Some(&1), "write {k} applied {:?} times", applied.get(k));
+        assert_eq!(
+            applied.get(k),
+            Some(&1),
+            "write {k} applied {:?} times",
+            applied.get(k)
+        );
     }
-    assert_eq!(applied.len(), keys.len(), "the server applied writes nobody queued");
+    assert_eq!(
+        applied.len(),
+        keys.len(),
+        "the server applied writes nobody queued"
+    );
 
     // In order per mark: the later change wins.
     let day = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").expect("date");
     for (i, id) in ids[..40].iter().enumerate() {
-        let mark = sims.omniforge_admin.mark(id, None, None, day).expect("server mark");
+        let mark = sims
+            .omniforge_admin
+            .mark(id, None, None, day)
+            .expect("server mark");
         let expected = if i < 10 { "tardy" } else { "absent" };
         assert_eq!(mark.status, expected, "student {id}");
     }

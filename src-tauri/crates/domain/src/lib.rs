@@ -6,8 +6,8 @@
 
 mod model;
 mod outbox;
-mod system;
 mod sensitive;
+mod system;
 
 pub use model::*;
 pub use outbox::*;

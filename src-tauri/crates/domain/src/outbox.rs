@@ -108,9 +108,7 @@ impl Operation {
         match self {
             SubmitAttendance => System::OmniForge,
             ImportRosterRecord | SubmitForm | CreateBatch | ResetBatch => System::PowerSchool,
-            UpdateUser | AddStudentsToClass | RemoveStudentsFromClass | SetGrades => {
-                System::Matrix
-            }
+            UpdateUser | AddStudentsToClass | RemoveStudentsFromClass | SetGrades => System::Matrix,
         }
     }
 }

@@ -8,7 +8,7 @@ use schooldesk_sim::{SimConfig, Simulators};
 use serde::Serialize;
 
 use crate::desk::{Desk, DeskError, Result};
-use crate::sync::{Progress, SyncReport};
+use crate::pull::{Progress, SyncMode, SyncReport};
 
 /// The sync-state marker that says a connection belongs to the demo profile.
 pub const DEMO_MARKER: &str = "demo-profile";
@@ -77,7 +77,11 @@ impl Demo {
             self.sims.district.students.len()
         );
         for sys in self.report().systems {
-            s.push_str(&format!("  {:<24} {}\n", sys.system.display_name(), sys.base_url));
+            s.push_str(&format!(
+                "  {:<24} {}\n",
+                sys.system.display_name(),
+                sys.base_url
+            ));
         }
         s.push_str(&self.sync.describe());
         s
@@ -116,10 +120,22 @@ pub async fn start(
         ..ConnectionSettings::default()
     };
     let connections = [
-        (System::OmniForge, &sims.omniforge, config.omniforge.key().to_string()),
-        (System::PowerSchool, &sims.powerschool, config.powerschool.api_key.clone()),
+        (
+            System::OmniForge,
+            &sims.omniforge,
+            config.omniforge.key().to_string(),
+        ),
+        (
+            System::PowerSchool,
+            &sims.powerschool,
+            config.powerschool.api_key.clone(),
+        ),
         (System::Matrix, &sims.matrix, config.matrix.api_key.clone()),
-        (System::Hubmis, &sims.hubmis, config.hubmis.client_secret.clone()),
+        (
+            System::Hubmis,
+            &sims.hubmis,
+            config.hubmis.client_secret.clone(),
+        ),
     ];
     let now = Utc::now();
     for (system, running, secret) in connections {
@@ -138,7 +154,7 @@ pub async fn start(
             now,
         )?;
     }
-    let sync = desk.sync(&[], on_progress).await?;
+    let sync = desk.sync(&[], SyncMode::Incremental, on_progress).await?;
     Ok(Demo { sims, sync })
 }
 

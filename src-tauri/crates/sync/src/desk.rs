@@ -11,7 +11,11 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use crate::estimate::Estimate;
+use crate::pull::{Progress, SyncContext, SyncMode, SyncReport};
 
 /// Everything that can go wrong at the desk, with a sentence for the person and a stable
 /// code for the UI.
@@ -181,12 +185,12 @@ impl Desk {
             base_url: connection.base_url.trim_end_matches('/').to_string(),
             realm: connection.realm.clone(),
             client_id: connection.client_id.clone(),
-            settings: serde_json::to_value(&connection.settings)
-                .map_err(CacheError::from)?,
+            settings: serde_json::to_value(&connection.settings).map_err(CacheError::from)?,
             learning_support_enabled: connection.learning_support_enabled,
             updated_at: now,
         };
-        self.keychain.set_secret(connection.system.as_str(), secret)?;
+        self.keychain
+            .set_secret(connection.system.as_str(), secret)?;
         self.cache.save_connection(&settings)?;
         Ok(())
     }
@@ -221,6 +225,57 @@ impl Desk {
         .await
     }
 
+    /// The connections named (all when `systems` is empty), each with a real-time client.
+    fn connectors(&self, systems: &[System]) -> Result<Vec<(Connector, Connection)>> {
+        let connections = self.connections()?;
+        for &system in systems {
+            if !connections.iter().any(|c| c.system == system) {
+                return Err(DeskError::NotConnected(
+                    system.display_name(),
+                    system.as_str(),
+                ));
+            }
+        }
+        if connections.is_empty() {
+            return Err(DeskError::InvalidInput(
+                "No school system is connected yet. Connect one with `schooldesk connect`, \
+                 or try the demo district with `schooldesk demo`."
+                    .into(),
+            ));
+        }
+        connections
+            .into_iter()
+            .filter(|c| systems.is_empty() || systems.contains(&c.system))
+            .map(|c| Ok((self.connector(c.system)?, c)))
+            .collect()
+    }
+
+    /// What a sync of `systems` (all when empty) will cost: requests, and the least time the
+    /// rate limits impose.
+    pub fn estimate(&self, systems: &[System], mode: SyncMode) -> Result<Vec<Estimate>> {
+        self.connectors(systems)?
+            .iter()
+            .map(|(_, c)| Ok(crate::estimate::for_connection(&self.cache, c, mode, None)?))
+            .collect()
+    }
+
+    /// Syncs `systems` (all connected ones when empty) into the cache, each within its own
+    /// rate limits, reporting progress as pages are stored. An interrupted sync resumes
+    /// where it stopped next time.
+    pub async fn sync(
+        &self,
+        systems: &[System],
+        mode: SyncMode,
+        on_progress: impl Fn(&Progress) + Send + Sync + 'static,
+    ) -> Result<SyncReport> {
+        let pairs = self.connectors(systems)?;
+        let ctx = SyncContext {
+            cancel: CancellationToken::new(),
+            progress: Some(Arc::new(on_progress)),
+        };
+        Ok(crate::pull::sync_all(&self.cache, &pairs, mode, &ctx).await)
+    }
+
     /// The saved connections, in system order.
     pub fn connections(&self) -> Result<Vec<Connection>> {
         self.cache
@@ -235,7 +290,10 @@ impl Desk {
         let row = self
             .cache
             .connection(system)?
-            .ok_or(DeskError::NotConnected(system.display_name(), system.as_str()))?;
+            .ok_or(DeskError::NotConnected(
+                system.display_name(),
+                system.as_str(),
+            ))?;
         let secret = self
             .keychain
             .get_secret(system.as_str())?
@@ -295,7 +353,12 @@ impl Desk {
     /// first (OmniForge), else any system; then the external id.
     pub fn find_student(&self, id: &str) -> Result<Student> {
         let id = id.trim();
-        let order = [System::OmniForge, System::Hubmis, System::Matrix, System::PowerSchool];
+        let order = [
+            System::OmniForge,
+            System::Hubmis,
+            System::Matrix,
+            System::PowerSchool,
+        ];
         for system in order {
             if let Some(s) = self.cache.student(system, id)? {
                 return Ok(s);

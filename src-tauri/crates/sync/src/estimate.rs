@@ -162,7 +162,10 @@ pub fn parts(
             add("sections", list(sizes.sections));
             add("rosters", list(sizes.enrollments));
             let per_school = sizes.students.div_ceil(sizes.schools.max(1));
-            add("registers", sizes.schools.max(1) * days * pages(per_school, 200));
+            add(
+                "registers",
+                sizes.schools.max(1) * days * pages(per_school, 200),
+            );
             if options.guardian_links {
                 add("guardian links", share(sizes.students, mode, sizes));
             }
@@ -258,7 +261,10 @@ pub fn sizes_from_cache(cache: &Cache, system: System) -> Result<Option<Sizes>, 
     let students = n("students").max(n("enrollment_records"));
     let ls_students = if system == System::Hubmis && n("learning_support_records") > 0 {
         let records = cache.learning_support_records(system, None)?;
-        let mut ids: Vec<&str> = records.iter().map(|r| r.student_source_id.as_str()).collect();
+        let mut ids: Vec<&str> = records
+            .iter()
+            .map(|r| r.student_source_id.as_str())
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         ids.len() as u64
@@ -352,7 +358,10 @@ mod tests {
         let text = e.to_string();
         assert!(text.starts_with("WCBS HUBmis: about "), "{text}");
         assert!(text.contains(" a minute"), "{text}");
-        assert!(text.contains("at 11 a minute") || text.contains("at 12 a minute"), "{text}");
+        assert!(
+            text.contains("at 11 a minute") || text.contains("at 12 a minute"),
+            "{text}"
+        );
         // 600 registers + 90 review lists + a few pages: about an hour at 12 a minute.
         assert!((690..=720).contains(&e.requests), "{}", e.requests);
         assert!(e.floor >= Duration::from_secs(55 * 60), "{:?}", e.floor);
@@ -366,7 +375,12 @@ mod tests {
         let full = estimate(&c, &sizes, &options, SyncMode::Full, Basis::Cache);
         let inc = estimate(&c, &sizes, &options, SyncMode::Incremental, Basis::Cache);
         assert!(full.requests > 2000);
-        assert!(inc.requests * 10 < full.requests, "{} vs {}", inc.requests, full.requests);
+        assert!(
+            inc.requests * 10 < full.requests,
+            "{} vs {}",
+            inc.requests,
+            full.requests
+        );
         assert_eq!(human_duration(Duration::from_secs(3725)), "1 h 02 min");
         assert_eq!(human_duration(Duration::from_secs(59)), "59 s");
     }

@@ -1,12 +1,13 @@
 //! The same child across systems, matched by the id the district shares (PowerSchool
-//! `externalStudentID`, Matrix `student_id`, HUBmis `external_id`, OmniForge `externalId`).
+//! `externalStudentID` on its roster records, Matrix `student_id`, HUBmis `external_id`,
+//! OmniForge `externalId`).
 //! Where the systems disagree on a name, the date of birth or the grade, the disagreement is
 //! listed for a person to review: nothing is merged or overwritten.
 
 use chrono::{DateTime, Utc};
 use schooldesk_cache::{Cache, CacheError, StudentQuery};
 use schooldesk_connectors::wire::normalise_grade;
-use schooldesk_domain::{Disagreement, Student, System};
+use schooldesk_domain::{Disagreement, EnrollmentRecord, EnrollmentRecordKind, Student, System};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -27,9 +28,49 @@ pub struct MatchReport {
     pub disagreements: Vec<Disagreement>,
 }
 
+/// A child as one system's record describes them: a student, or a PowerSchool roster record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Person {
+    pub system: System,
+    pub source_id: String,
+    pub external_id: Option<String>,
+    pub given_name: String,
+    pub family_name: String,
+    pub date_of_birth: Option<chrono::NaiveDate>,
+    pub grade: Option<String>,
+}
+
+impl From<&Student> for Person {
+    fn from(s: &Student) -> Person {
+        Person {
+            system: s.source.system,
+            source_id: s.source.source_id.clone(),
+            external_id: s.external_id.clone(),
+            given_name: s.given_name.clone(),
+            family_name: s.family_name.clone(),
+            date_of_birth: s.date_of_birth,
+            grade: s.grade.clone(),
+        }
+    }
+}
+
+impl From<&EnrollmentRecord> for Person {
+    fn from(r: &EnrollmentRecord) -> Person {
+        Person {
+            system: r.source.system,
+            source_id: r.source.source_id.clone(),
+            external_id: r.external_student_id.clone(),
+            given_name: r.given_name.clone().unwrap_or_default(),
+            family_name: r.family_name.clone().unwrap_or_default(),
+            date_of_birth: r.date_of_birth,
+            grade: r.grade.clone(),
+        }
+    }
+}
+
 /// The fields compared, with how a value is written for comparison (case, spacing and the
 /// way each system writes a grade do not count as disagreement).
-fn fields(s: &Student) -> [(&'static str, Option<(String, String)>); 4] {
+fn fields(s: &Person) -> [(&'static str, Option<(String, String)>); 4] {
     let text = |v: &str| {
         let shown = v.trim().to_string();
         let key = v
@@ -61,16 +102,27 @@ fn fields(s: &Student) -> [(&'static str, Option<(String, String)>); 4] {
 
 /// Groups students by external id and lists every field on which two systems disagree.
 pub fn match_students(students: &[Student]) -> MatchReport {
-    let mut groups: BTreeMap<String, Vec<&Student>> = BTreeMap::new();
+    let people: Vec<Person> = students.iter().map(Person::from).collect();
+    match_people(&people)
+}
+
+/// [`match_students`] over any records that describe a child.
+pub fn match_people(students: &[Person]) -> MatchReport {
+    let mut groups: BTreeMap<String, Vec<&Person>> = BTreeMap::new();
     let mut report = MatchReport::default();
     for s in students {
-        match s.external_id.as_deref().map(str::trim).filter(|x| !x.is_empty()) {
+        match s
+            .external_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+        {
             Some(id) => groups.entry(id.to_string()).or_default().push(s),
             None => report.without_external_id += 1,
         }
     }
     for (external_id, group) in groups {
-        let mut systems: Vec<System> = group.iter().map(|s| s.source.system).collect();
+        let mut systems: Vec<System> = group.iter().map(|s| s.system).collect();
         systems.sort();
         systems.dedup();
         if systems.len() < 2 {
@@ -78,7 +130,7 @@ pub fn match_students(students: &[Student]) -> MatchReport {
         }
         let mut records: Vec<(System, String)> = group
             .iter()
-            .map(|s| (s.source.system, s.source.source_id.clone()))
+            .map(|s| (s.system, s.source_id.clone()))
             .collect();
         records.sort();
         report.matched.push(Match {
@@ -86,7 +138,7 @@ pub fn match_students(students: &[Student]) -> MatchReport {
             records,
         });
         let per_record: Vec<(System, [(&str, Option<(String, String)>); 4])> =
-            group.iter().map(|s| (s.source.system, fields(s))).collect();
+            group.iter().map(|s| (s.system, fields(s))).collect();
         for f in 0..4 {
             let name = per_record[0].1[f].0;
             let mut values: Vec<(System, String)> = Vec::new();
@@ -113,11 +165,21 @@ pub fn match_students(students: &[Student]) -> MatchReport {
     report
 }
 
-/// Matches every student in the cache and makes the cache's list of disagreements the one
-/// found now (those resolved at the source disappear).
+/// Matches every student (and PowerSchool roster record) in the cache and makes the cache's
+/// list of disagreements the one found now (those resolved at the source disappear).
 pub fn refresh(cache: &Cache, now: DateTime<Utc>) -> Result<MatchReport, CacheError> {
-    let students = cache.students(&StudentQuery::default())?;
-    let report = match_students(&students);
+    let mut people: Vec<Person> = cache
+        .students(&StudentQuery::default())?
+        .iter()
+        .map(Person::from)
+        .collect();
+    people.extend(
+        cache
+            .enrollment_records(System::PowerSchool, Some(EnrollmentRecordKind::Roster))?
+            .iter()
+            .map(Person::from),
+    );
+    let report = match_people(&people);
     cache.with_transaction(|tx| tx.replace_disagreements(&report.disagreements, now))?;
     Ok(report)
 }
@@ -159,15 +221,24 @@ mod tests {
         assert_eq!(r.without_external_id, 1);
         assert_eq!(r.disagreements.len(), 2, "{:?}", r.disagreements);
         let name = &r.disagreements[0];
-        assert_eq!((name.external_id.as_str(), name.field.as_str()), ("ST1", "family_name"));
+        assert_eq!(
+            (name.external_id.as_str(), name.field.as_str()),
+            ("ST1", "family_name")
+        );
         assert!(name
             .values
             .contains(&(System::Hubmis, "Patel-Smith".to_string())));
         let grade = &r.disagreements[1];
-        assert_eq!((grade.external_id.as_str(), grade.field.as_str()), ("ST2", "grade"));
+        assert_eq!(
+            (grade.external_id.as_str(), grade.field.as_str()),
+            ("ST2", "grade")
+        );
         assert_eq!(
             grade.values,
-            vec![(System::PowerSchool, "3".into()), (System::Matrix, "4".into())]
+            vec![
+                (System::PowerSchool, "3".into()),
+                (System::Matrix, "4".into())
+            ]
         );
     }
 }

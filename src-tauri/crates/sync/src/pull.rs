@@ -254,8 +254,7 @@ impl PullOptions {
 }
 
 /// Rows to store with a phase's new position, in one transaction.
-pub(crate) type Writer =
-    Box<dyn FnOnce(&CacheTx<'_>) -> Result<(), CacheError> + Send + 'static>;
+pub(crate) type Writer = Box<dyn FnOnce(&CacheTx<'_>) -> Result<(), CacheError> + Send + 'static>;
 
 /// One step of a phase: rows to store and where the phase goes next.
 pub(crate) struct Step {
@@ -404,9 +403,7 @@ impl Run<'_> {
     {
         let (system, run, mode) = (self.system, self.id, self.mode);
         let mut st: PhaseState = self
-            .blocking(move |c| {
-                c.with_transaction(|tx| state::load_phase(tx, system, phase))
-            })
+            .blocking(move |c| c.with_transaction(|tx| state::load_phase(tx, system, phase)))
             .await?
             .unwrap_or_default();
         if st.run == run && st.complete {

@@ -33,103 +33,131 @@ pub(super) async fn pull(run: &Run<'_>) -> Result<(), PullError> {
     let dates = run.attendance_dates();
     let registers = !dates.is_empty();
 
-    run.phase("hubmis.attendance_codes", "register codes", vec!["all".into()], |_, _, _| async move {
-        let codes = run.call(c.attendance_codes()).await?;
-        let now = run.connector.now();
-        let rows: Vec<_> = codes
-            .iter()
-            .map(|k| hubmis::to_attendance_code(k, now))
-            .collect();
-        Ok(Step::new(
-            vec![("attendance codes", rows.len() as u64)],
-            None,
-            move |tx| tx.upsert_attendance_codes(&rows).map(|_| ()),
-        ))
-    })
+    run.phase(
+        "hubmis.attendance_codes",
+        "register codes",
+        vec!["all".into()],
+        |_, _, _| async move {
+            let codes = run.call(c.attendance_codes()).await?;
+            let now = run.connector.now();
+            let rows: Vec<_> = codes
+                .iter()
+                .map(|k| hubmis::to_attendance_code(k, now))
+                .collect();
+            Ok(Step::new(
+                vec![("attendance codes", rows.len() as u64)],
+                None,
+                move |tx| tx.upsert_attendance_codes(&rows).map(|_| ()),
+            ))
+        },
+    )
     .await?;
 
-    run.phase("hubmis.tutor_groups", "tutor groups", vec!["all".into()], |_, _, _| async move {
-        let groups = run.call(c.tutor_groups()).await?;
-        let now = run.connector.now();
-        let rows: Vec<_> = groups.iter().map(|g| hubmis::to_section(g, now)).collect();
-        Ok(Step::new(
-            vec![("sections", rows.len() as u64)],
-            None,
-            move |tx| tx.upsert_sections(&rows).map(|_| ()),
-        ))
-    })
+    run.phase(
+        "hubmis.tutor_groups",
+        "tutor groups",
+        vec!["all".into()],
+        |_, _, _| async move {
+            let groups = run.call(c.tutor_groups()).await?;
+            let now = run.connector.now();
+            let rows: Vec<_> = groups.iter().map(|g| hubmis::to_section(g, now)).collect();
+            Ok(Step::new(
+                vec![("sections", rows.len() as u64)],
+                None,
+                move |tx| tx.upsert_sections(&rows).map(|_| ()),
+            ))
+        },
+    )
     .await?;
 
-    run.phase("hubmis.students", "students", vec!["all".into()], |_, next, _| async move {
-        let page = page_of(&next);
-        let q = ListQuery::page(page, MAX_PAGE).filter("enrolmentStatus", "current");
-        let list = run.call(c.students(&q)).await?;
-        let now = run.connector.now();
-        let students: Vec<_> = list.iter().map(|s| hubmis::to_student(s, now)).collect();
-        let mut schools: BTreeMap<String, School> = BTreeMap::new();
-        for s in &list {
-            if let Some(school) = s.wire.section.as_ref().and_then(|x| hubmis::to_school(x, now)) {
-                schools.insert(school.source.source_id.clone(), school);
-            }
-        }
-        let schools: Vec<School> = schools.into_values().collect();
-        // Registration: each student's tutor group is their homeroom roster.
-        let roster: Vec<Enrollment> = students
-            .iter()
-            .filter_map(|s| {
-                Some(Enrollment {
-                    system: SYSTEM,
-                    student_source_id: s.source.source_id.clone(),
-                    section_source_id: s.homeroom.clone()?,
-                    grade_level: s.grade.clone(),
-                    start_date: None,
-                    end_date: None,
-                    fetched_at: now,
-                })
-            })
-            .collect();
-        let ids: Vec<String> = students.iter().map(|s| s.source.source_id.clone()).collect();
-        let id = run.id;
-        Ok(Step::new(
-            vec![
-                ("students", students.len() as u64),
-                ("schools", schools.len() as u64),
-                ("enrollments", roster.len() as u64),
-            ],
-            next_page(page, list.len()),
-            move |tx| {
-                tx.upsert_schools(&schools)?;
-                tx.upsert_students(&students)?;
-                tx.upsert_enrollments(&roster)?;
-                if registers {
-                    add_todo(tx, SYSTEM, REGISTERS, id, ids, now)?;
+    run.phase(
+        "hubmis.students",
+        "students",
+        vec!["all".into()],
+        |_, next, _| async move {
+            let page = page_of(&next);
+            let q = ListQuery::page(page, MAX_PAGE).filter("enrolmentStatus", "current");
+            let list = run.call(c.students(&q)).await?;
+            let now = run.connector.now();
+            let students: Vec<_> = list.iter().map(|s| hubmis::to_student(s, now)).collect();
+            let mut schools: BTreeMap<String, School> = BTreeMap::new();
+            for s in &list {
+                if let Some(school) = s
+                    .wire
+                    .section
+                    .as_ref()
+                    .and_then(|x| hubmis::to_school(x, now))
+                {
+                    schools.insert(school.source.source_id.clone(), school);
                 }
-                Ok(())
-            },
-        ))
-    })
+            }
+            let schools: Vec<School> = schools.into_values().collect();
+            // Registration: each student's tutor group is their homeroom roster.
+            let roster: Vec<Enrollment> = students
+                .iter()
+                .filter_map(|s| {
+                    Some(Enrollment {
+                        system: SYSTEM,
+                        student_source_id: s.source.source_id.clone(),
+                        section_source_id: s.homeroom.clone()?,
+                        grade_level: s.grade.clone(),
+                        start_date: None,
+                        end_date: None,
+                        fetched_at: now,
+                    })
+                })
+                .collect();
+            let ids: Vec<String> = students
+                .iter()
+                .map(|s| s.source.source_id.clone())
+                .collect();
+            let id = run.id;
+            Ok(Step::new(
+                vec![
+                    ("students", students.len() as u64),
+                    ("schools", schools.len() as u64),
+                    ("enrollments", roster.len() as u64),
+                ],
+                next_page(page, list.len()),
+                move |tx| {
+                    tx.upsert_schools(&schools)?;
+                    tx.upsert_students(&students)?;
+                    tx.upsert_enrollments(&roster)?;
+                    if registers {
+                        add_todo(tx, SYSTEM, REGISTERS, id, ids, now)?;
+                    }
+                    Ok(())
+                },
+            ))
+        },
+    )
     .await?;
 
-    run.phase("hubmis.contacts", "contacts", vec!["all".into()], |_, next, _| async move {
-        let page = page_of(&next);
-        let list = run
-            .call(c.contacts(&ListQuery::page(page, MAX_PAGE)))
-            .await?;
-        let now = run.connector.now();
-        let guardians: Vec<_> = list.iter().map(|g| hubmis::to_guardian(g, now)).collect();
-        let links: Vec<_> = list.iter().flat_map(hubmis::to_student_guardians).collect();
-        Ok(Step::new(
-            vec![
-                ("guardians", guardians.len() as u64),
-                ("guardian links", links.len() as u64),
-            ],
-            next_page(page, list.len()),
-            move |tx| {
-                tx.upsert_guardians(&guardians)?;
-                tx.upsert_student_guardians(&links).map(|_| ())
-            },
-        ))
-    })
+    run.phase(
+        "hubmis.contacts",
+        "contacts",
+        vec!["all".into()],
+        |_, next, _| async move {
+            let page = page_of(&next);
+            let list = run
+                .call(c.contacts(&ListQuery::page(page, MAX_PAGE)))
+                .await?;
+            let now = run.connector.now();
+            let guardians: Vec<_> = list.iter().map(|g| hubmis::to_guardian(g, now)).collect();
+            let links: Vec<_> = list.iter().flat_map(hubmis::to_student_guardians).collect();
+            Ok(Step::new(
+                vec![
+                    ("guardians", guardians.len() as u64),
+                    ("guardian links", links.len() as u64),
+                ],
+                next_page(page, list.len()),
+                move |tx| {
+                    tx.upsert_guardians(&guardians)?;
+                    tx.upsert_student_guardians(&links).map(|_| ())
+                },
+            ))
+        },
+    )
     .await?;
 
     if run.connection.learning_support_enabled {
@@ -177,47 +205,58 @@ pub(super) async fn pull(run: &Run<'_>) -> Result<(), PullError> {
         .await?;
 
         let students = run.todo(REVIEWS).await?;
-        run.phase(REVIEWS, "learning support reviews", students, |student, next, _| async move {
-            let page = page_of(&next);
-            let list = run
-                .call(c.student_learning_support_reviews(&student, &ListQuery::page(page, MAX_PAGE)))
-                .await?;
-            let now = run.connector.now();
-            let rows: Vec<_> = list
-                .iter()
-                .map(|r| hubmis::to_learning_support_review(r, Some(&student), now))
-                .collect();
-            Ok(Step::new(
-                vec![("learning support reviews", rows.len() as u64)],
-                next_page(page, list.len()),
-                move |tx| tx.upsert_learning_support_reviews(&rows).map(|_| ()),
-            ))
-        })
+        run.phase(
+            REVIEWS,
+            "learning support reviews",
+            students,
+            |student, next, _| async move {
+                let page = page_of(&next);
+                let list = run
+                    .call(c.student_learning_support_reviews(
+                        &student,
+                        &ListQuery::page(page, MAX_PAGE),
+                    ))
+                    .await?;
+                let now = run.connector.now();
+                let rows: Vec<_> = list
+                    .iter()
+                    .map(|r| hubmis::to_learning_support_review(r, Some(&student), now))
+                    .collect();
+                Ok(Step::new(
+                    vec![("learning support reviews", rows.len() as u64)],
+                    next_page(page, list.len()),
+                    move |tx| tx.upsert_learning_support_reviews(&rows).map(|_| ()),
+                ))
+            },
+        )
         .await?;
     }
 
     if registers {
-        let codes: Vec<AttendanceCode> = run
-            .blocking(|c| c.attendance_codes(Some(SYSTEM)))
-            .await?;
+        let codes: Vec<AttendanceCode> = run.blocking(|c| c.attendance_codes(Some(SYSTEM))).await?;
         let codes = &codes;
         let (from, to) = (dates[0], dates[dates.len() - 1]);
         let students = run.todo(REGISTERS).await?;
-        run.phase(REGISTERS, "registers", students, |student, _, _| async move {
-            let list = run
-                .call(c.student_attendance(&student, from, to, None))
-                .await?;
-            let now = run.connector.now();
-            let marks: Vec<_> = list
-                .iter()
-                .filter_map(|m| hubmis::to_mark(&student, m, codes, now))
-                .collect();
-            Ok(Step::new(
-                vec![("attendance marks", marks.len() as u64)],
-                None,
-                move |tx| tx.upsert_attendance_marks(&marks).map(|_| ()),
-            ))
-        })
+        run.phase(
+            REGISTERS,
+            "registers",
+            students,
+            |student, _, _| async move {
+                let list = run
+                    .call(c.student_attendance(&student, from, to, None))
+                    .await?;
+                let now = run.connector.now();
+                let marks: Vec<_> = list
+                    .iter()
+                    .filter_map(|m| hubmis::to_mark(&student, m, codes, now))
+                    .collect();
+                Ok(Step::new(
+                    vec![("attendance marks", marks.len() as u64)],
+                    None,
+                    move |tx| tx.upsert_attendance_marks(&marks).map(|_| ()),
+                ))
+            },
+        )
         .await?;
     }
     Ok(())

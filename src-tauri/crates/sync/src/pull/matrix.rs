@@ -37,56 +37,66 @@ pub(super) async fn pull(run: &Run<'_>) -> Result<(), PullError> {
         today.year()
     };
 
-    run.phase("matrix.organizations", "schools", vec!["all".into()], |_, next, _| async move {
-        let page = page_of(&next);
-        let list = run.call(c.organizations(page)).await?;
-        let now = run.connector.now();
-        let rows: Vec<_> = list.iter().map(|o| matrix::to_school(o, now)).collect();
-        Ok(Step::new(
-            vec![("schools", rows.len() as u64)],
-            next_page(page, list.len()),
-            move |tx| tx.upsert_schools(&rows).map(|_| ()),
-        ))
-    })
+    run.phase(
+        "matrix.organizations",
+        "schools",
+        vec!["all".into()],
+        |_, next, _| async move {
+            let page = page_of(&next);
+            let list = run.call(c.organizations(page)).await?;
+            let now = run.connector.now();
+            let rows: Vec<_> = list.iter().map(|o| matrix::to_school(o, now)).collect();
+            Ok(Step::new(
+                vec![("schools", rows.len() as u64)],
+                next_page(page, list.len()),
+                move |tx| tx.upsert_schools(&rows).map(|_| ()),
+            ))
+        },
+    )
     .await?;
 
-    run.phase("matrix.users", "students and parents", vec!["all".into()], |_, next, _| async move {
-        let page = page_of(&next);
-        let users = run.call(c.users(page)).await?;
-        let now = run.connector.now();
-        let students: Vec<_> = users
-            .iter()
-            .filter(|u| u.wire.student)
-            .map(|u| matrix::to_student(u, now, school_year_end))
-            .collect();
-        let guardians: Vec<_> = users
-            .iter()
-            .filter(|u| u.wire.parent)
-            .map(|u| matrix::to_guardian(u, now))
-            .collect();
-        let links: Vec<(String, Vec<StudentGuardian>)> = users
-            .iter()
-            .filter(|u| u.wire.student)
-            .map(|u| (u.wire.id.clone(), matrix::to_student_guardians(u)))
-            .collect();
-        let n_links = links.iter().map(|(_, l)| l.len() as u64).sum();
-        Ok(Step::new(
-            vec![
-                ("students", students.len() as u64),
-                ("guardians", guardians.len() as u64),
-                ("guardian links", n_links),
-            ],
-            next_page(page, users.len()),
-            move |tx| {
-                tx.upsert_students(&students)?;
-                tx.upsert_guardians(&guardians)?;
-                for (student, l) in links {
-                    tx.replace_guardians_of(SYSTEM, &student, &l)?;
-                }
-                Ok(())
-            },
-        ))
-    })
+    run.phase(
+        "matrix.users",
+        "students and parents",
+        vec!["all".into()],
+        |_, next, _| async move {
+            let page = page_of(&next);
+            let users = run.call(c.users(page)).await?;
+            let now = run.connector.now();
+            let students: Vec<_> = users
+                .iter()
+                .filter(|u| u.wire.student)
+                .map(|u| matrix::to_student(u, now, school_year_end))
+                .collect();
+            let guardians: Vec<_> = users
+                .iter()
+                .filter(|u| u.wire.parent)
+                .map(|u| matrix::to_guardian(u, now))
+                .collect();
+            let links: Vec<(String, Vec<StudentGuardian>)> = users
+                .iter()
+                .filter(|u| u.wire.student)
+                .map(|u| (u.wire.id.clone(), matrix::to_student_guardians(u)))
+                .collect();
+            let n_links = links.iter().map(|(_, l)| l.len() as u64).sum();
+            Ok(Step::new(
+                vec![
+                    ("students", students.len() as u64),
+                    ("guardians", guardians.len() as u64),
+                    ("guardian links", n_links),
+                ],
+                next_page(page, users.len()),
+                move |tx| {
+                    tx.upsert_students(&students)?;
+                    tx.upsert_guardians(&guardians)?;
+                    for (student, l) in links {
+                        tx.replace_guardians_of(SYSTEM, &student, &l)?;
+                    }
+                    Ok(())
+                },
+            ))
+        },
+    )
     .await?;
 
     // What the cache already holds of each class, to call per class only when it changed.
@@ -100,26 +110,31 @@ pub(super) async fn pull(run: &Run<'_>) -> Result<(), PullError> {
         HashMap::new()
     };
     let known = &known;
-    run.phase("matrix.classes", "classes", vec!["all".into()], |_, next, _| async move {
-        let page = page_of(&next);
-        let classes = run.call(c.classes(page)).await?;
-        let now = run.connector.now();
-        let rows: Vec<_> = classes.iter().map(|k| matrix::to_section(k, now)).collect();
-        let changed: Vec<String> = rows
-            .iter()
-            .filter(|s| known.get(&s.source.source_id) != Some(&s.source.raw))
-            .map(|s| s.source.source_id.clone())
-            .collect();
-        let id = run.id;
-        Ok(Step::new(
-            vec![("sections", rows.len() as u64)],
-            next_page(page, classes.len()),
-            move |tx| {
-                tx.upsert_sections(&rows)?;
-                add_todo(tx, SYSTEM, CLASSES, id, changed, now)
-            },
-        ))
-    })
+    run.phase(
+        "matrix.classes",
+        "classes",
+        vec!["all".into()],
+        |_, next, _| async move {
+            let page = page_of(&next);
+            let classes = run.call(c.classes(page)).await?;
+            let now = run.connector.now();
+            let rows: Vec<_> = classes.iter().map(|k| matrix::to_section(k, now)).collect();
+            let changed: Vec<String> = rows
+                .iter()
+                .filter(|s| known.get(&s.source.source_id) != Some(&s.source.raw))
+                .map(|s| s.source.source_id.clone())
+                .collect();
+            let id = run.id;
+            Ok(Step::new(
+                vec![("sections", rows.len() as u64)],
+                next_page(page, classes.len()),
+                move |tx| {
+                    tx.upsert_sections(&rows)?;
+                    add_todo(tx, SYSTEM, CLASSES, id, changed, now)
+                },
+            ))
+        },
+    )
     .await?;
 
     let grades = run.options.grades;

@@ -45,34 +45,43 @@ pub(super) async fn pull(run: &Run<'_>) -> Result<(), PullError> {
     .await?;
 
     let record_lists = run.todo(RECORDS).await?;
-    run.phase(RECORDS, "enrollment records", record_lists, |item, next, _| async move {
-        let (kind, action) = item
-            .split_once(':')
-            .ok_or_else(|| PullError::Internal(format!("bad record list {item}")))?;
-        let kind = match kind {
-            "roster" => EnrollmentRecordKind::Roster,
-            _ => EnrollmentRecordKind::Submission,
-        };
-        let page_no = next.as_u64().unwrap_or(1).max(1) as u32;
-        let page = match kind {
-            EnrollmentRecordKind::Roster => run.call(c.roster_records(action, page_no, MAX_PAGE)).await?,
-            EnrollmentRecordKind::Submission => {
-                run.call(c.submission_records(action, page_no, MAX_PAGE)).await?
-            }
-        };
-        let now = run.connector.now();
-        let rows: Vec<_> = page
-            .records
-            .iter()
-            .map(|r| powerschool::to_enrollment_record(kind, action, r, now))
-            .collect();
-        let more = page_no < page.meta.page_count && !page.records.is_empty();
-        Ok(Step::new(
-            vec![("enrollment records", rows.len() as u64)],
-            more.then(|| Value::from(page_no + 1)),
-            move |tx| tx.upsert_enrollment_records(&rows).map(|_| ()),
-        ))
-    })
+    run.phase(
+        RECORDS,
+        "enrollment records",
+        record_lists,
+        |item, next, _| async move {
+            let (kind, action) = item
+                .split_once(':')
+                .ok_or_else(|| PullError::Internal(format!("bad record list {item}")))?;
+            let kind = match kind {
+                "roster" => EnrollmentRecordKind::Roster,
+                _ => EnrollmentRecordKind::Submission,
+            };
+            let page_no = next.as_u64().unwrap_or(1).max(1) as u32;
+            let page = match kind {
+                EnrollmentRecordKind::Roster => {
+                    run.call(c.roster_records(action, page_no, MAX_PAGE))
+                        .await?
+                }
+                EnrollmentRecordKind::Submission => {
+                    run.call(c.submission_records(action, page_no, MAX_PAGE))
+                        .await?
+                }
+            };
+            let now = run.connector.now();
+            let rows: Vec<_> = page
+                .records
+                .iter()
+                .map(|r| powerschool::to_enrollment_record(kind, action, r, now))
+                .collect();
+            let more = page_no < page.meta.page_count && !page.records.is_empty();
+            Ok(Step::new(
+                vec![("enrollment records", rows.len() as u64)],
+                more.then(|| Value::from(page_no + 1)),
+                move |tx| tx.upsert_enrollment_records(&rows).map(|_| ()),
+            ))
+        },
+    )
     .await?;
 
     run.phase(
@@ -91,38 +100,43 @@ pub(super) async fn pull(run: &Run<'_>) -> Result<(), PullError> {
     .await?;
 
     let checklists = run.todo(CHECKLISTS).await?;
-    run.phase(CHECKLISTS, "checklists", checklists, |id, _, _| async move {
-        let details = run.call(c.checklist(&id)).await?;
-        let entries = run.call(c.checklist_entries(&id)).await?;
-        let now = run.connector.now();
-        let checklist = powerschool::to_checklist(&details, now);
-        let item_names: HashMap<String, String> = checklist
-            .items
-            .iter()
-            .map(|i| (i.source_id.clone(), i.name.clone()))
-            .collect();
-        let rows: Vec<_> = entries
-            .iter()
-            .flat_map(|e| powerschool::to_checklist_entries(&id, e, now))
-            .collect();
-        let documents: Vec<Document> = entries
-            .iter()
-            .flat_map(|e| documents_of(e, &item_names, now))
-            .collect();
-        Ok(Step::new(
-            vec![
-                ("checklists", 1),
-                ("checklist entries", rows.len() as u64),
-                ("documents", documents.len() as u64),
-            ],
-            None,
-            move |tx| {
-                tx.upsert_checklists(&[checklist])?;
-                tx.upsert_checklist_entries(&rows)?;
-                tx.upsert_documents(&documents).map(|_| ())
-            },
-        ))
-    })
+    run.phase(
+        CHECKLISTS,
+        "checklists",
+        checklists,
+        |id, _, _| async move {
+            let details = run.call(c.checklist(&id)).await?;
+            let entries = run.call(c.checklist_entries(&id)).await?;
+            let now = run.connector.now();
+            let checklist = powerschool::to_checklist(&details, now);
+            let item_names: HashMap<String, String> = checklist
+                .items
+                .iter()
+                .map(|i| (i.source_id.clone(), i.name.clone()))
+                .collect();
+            let rows: Vec<_> = entries
+                .iter()
+                .flat_map(|e| powerschool::to_checklist_entries(&id, e, now))
+                .collect();
+            let documents: Vec<Document> = entries
+                .iter()
+                .flat_map(|e| documents_of(e, &item_names, now))
+                .collect();
+            Ok(Step::new(
+                vec![
+                    ("checklists", 1),
+                    ("checklist entries", rows.len() as u64),
+                    ("documents", documents.len() as u64),
+                ],
+                None,
+                move |tx| {
+                    tx.upsert_checklists(&[checklist])?;
+                    tx.upsert_checklist_entries(&rows)?;
+                    tx.upsert_documents(&documents).map(|_| ())
+                },
+            ))
+        },
+    )
     .await?;
     Ok(())
 }

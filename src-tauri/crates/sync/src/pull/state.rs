@@ -61,9 +61,7 @@ pub(crate) fn begin_run(
     mode: SyncMode,
     now: DateTime<Utc>,
 ) -> Result<RunState, CacheError> {
-    let previous: Option<StoredRun> = tx
-        .sync_state(system, RUN)?
-        .and_then(|s| decode(s.progress));
+    let previous: Option<StoredRun> = tx.sync_state(system, RUN)?.and_then(|s| decode(s.progress));
     if let Some(p) = &previous {
         let resume = !p.complete && !(mode == SyncMode::Full && p.mode == SyncMode::Incremental);
         if resume {
@@ -113,7 +111,9 @@ pub(crate) fn load_phase(
     system: System,
     phase: &str,
 ) -> Result<Option<PhaseState>, CacheError> {
-    Ok(tx.sync_state(system, phase)?.and_then(|s| decode(s.progress)))
+    Ok(tx
+        .sync_state(system, phase)?
+        .and_then(|s| decode(s.progress)))
 }
 
 pub(crate) fn save_phase(
