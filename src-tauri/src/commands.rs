@@ -1,27 +1,32 @@
-//! The commands the UI invokes. Each is a one-line adapter over the core; the types they
-//! return are declared in `ipc` and generated into `ui/src/bindings/ipc.ts`.
+//! The commands the UI invokes. Each is a one-line adapter over the core (`schooldesk_sync::Desk`);
+//! the types they return are declared in `ipc` and generated into `ui/src/bindings/ipc.ts`.
 
 use tauri::State;
 
 use crate::error::AppError;
-use crate::ipc::{AppStatus, OutboxRow, StudentRow};
+use crate::ipc::{AppStatus, OutboxRow, StudentList, STUDENT_PAGE};
 use crate::Shell;
 
-/// Students from every system, optionally narrowed by name or external id.
+/// Students from every system, optionally narrowed by words that start a name or the
+/// external id; at most one page, and whether more matched.
 #[tauri::command]
 pub async fn list_students(
     shell: State<'_, Shell>,
     search: Option<String>,
-) -> Result<Vec<StudentRow>, AppError> {
+) -> Result<StudentList, AppError> {
     shell
-        .read(move |desk| desk.students(search.as_deref()))
+        .read(move |desk| desk.students(search.as_deref(), Some(STUDENT_PAGE + 1)))
         .await
+        .map(StudentList::from_students)
 }
 
 /// Every queued write and what happened to it.
 #[tauri::command]
 pub async fn list_outbox(shell: State<'_, Shell>) -> Result<Vec<OutboxRow>, AppError> {
-    shell.read(|desk| desk.outbox()).await
+    shell
+        .read(|desk| desk.outbox(None))
+        .await
+        .map(|entries| entries.into_iter().map(OutboxRow::from).collect())
 }
 
 /// Version, demo mode, data folder and where the first sync stands.

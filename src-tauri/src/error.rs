@@ -1,10 +1,10 @@
 //! The shell's one error type. It crosses to the UI as an [`ErrorPayload`]
 //! (`{code, message, retryable}`), so the UI branches on `code` and never on wording.
 
+use schooldesk_sync::DeskError;
 use serde::{Serialize, Serializer};
 
-use crate::core::DeskError;
-use crate::ipc::{ErrorCode, ErrorPayload};
+use crate::ipc::ErrorPayload;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -13,7 +13,7 @@ pub enum AppError {
     /// The cache failed to open when the app started; every command reports the same reason.
     #[error("{}", .0.message)]
     Unavailable(ErrorPayload),
-    #[error("a background task stopped unexpectedly ({0}). Restart Schooldesk; if it happens again, report it with the log.")]
+    #[error("A background task of Schooldesk stopped unexpectedly ({0}). Restart Schooldesk; if it happens again, report it with the log.")]
     Task(String),
 }
 
@@ -21,9 +21,13 @@ impl AppError {
     pub fn payload(&self) -> ErrorPayload {
         match self {
             AppError::Unavailable(payload) => payload.clone(),
-            AppError::Desk(e) => desk_payload(e),
+            AppError::Desk(e) => ErrorPayload {
+                code: e.code().to_string(),
+                message: e.user_message(),
+                retryable: desk_error_is_retryable(e),
+            },
             AppError::Task(_) => ErrorPayload {
-                code: ErrorCode::Internal,
+                code: "shell.task".into(),
                 message: self.to_string(),
                 retryable: true,
             },
@@ -31,16 +35,13 @@ impl AppError {
     }
 }
 
-// TEMPORARY mapping over the core shim's errors: when the real facade lands, map its variants
-// here (or use its own `code()` / `is_permanent()` if it grows them).
-fn desk_payload(e: &DeskError) -> ErrorPayload {
-    let (code, retryable) = match e {
-        DeskError::DataDir { .. } => (ErrorCode::CacheUnavailable, false),
-    };
-    ErrorPayload {
-        code,
-        message: e.to_string(),
-        retryable,
+/// Whether the same call can succeed later without anyone changing anything: the network,
+/// a server, a locked keychain or a busy file. Keyed on the core's stable codes.
+fn desk_error_is_retryable(e: &DeskError) -> bool {
+    match e {
+        DeskError::Connector(c) => c.is_retryable(),
+        DeskError::Demo(_) => true,
+        other => matches!(other.code(), "cache.keychain" | "cache.io" | "cache.sqlite"),
     }
 }
 

@@ -139,7 +139,10 @@ impl From<OutboxEntry> for OutboxRow {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SyncPhase {
     /// The cache is open and the first sync (or the demo) is under way.
-    Starting,
+    Starting {
+        /// What is being synced right now ("OmniForge SIS: students (120 rows)").
+        detail: Option<String>,
+    },
     /// The cache holds what the systems last said.
     Ready,
     /// The app could not open its cache or start syncing; `error` says what to do.
@@ -157,26 +160,40 @@ pub struct AppStatus {
     pub sync: SyncPhase,
 }
 
-/// Why a command failed, as the UI receives it: it branches on `code`, shows `message`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// The cache could not be opened (folder, key or file); the message says which.
-    CacheUnavailable,
-    /// The demo simulators could not start.
-    DemoFailed,
-    /// Anything else; the message carries the detail.
-    Internal,
-}
-
-/// The `{code, message}` every failed command rejects with.
+/// The `{code, message, retryable}` every failed command rejects with.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ErrorPayload {
-    pub code: ErrorCode,
+    /// A stable dotted code from the core (`cache.key_missing`, `connector.offline`,
+    /// `desk.data_dir`, …) or the shell (`shell.…`): the UI branches on it, never on text.
+    pub code: String,
     /// A sentence for the person at the desk, saying what to do next.
     pub message: String,
     /// Whether trying the same thing again later can succeed.
     pub retryable: bool,
+}
+
+/// One page of the student list: at most [`STUDENT_PAGE`] rows, and whether more matched.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct StudentList {
+    pub students: Vec<StudentRow>,
+    /// More students matched than are listed; the person should narrow the search.
+    pub more: bool,
+}
+
+/// How many students one `list_students` answer carries at most: enough to scroll, small
+/// enough for a 50,000-student district to render at once.
+pub const STUDENT_PAGE: usize = 500;
+
+impl StudentList {
+    /// From up to `STUDENT_PAGE + 1` students (the extra one only says that more exist).
+    pub fn from_students(mut students: Vec<Student>) -> Self {
+        let more = students.len() > STUDENT_PAGE;
+        students.truncate(STUDENT_PAGE);
+        StudentList {
+            students: students.into_iter().map(StudentRow::from).collect(),
+            more,
+        }
+    }
 }
 
 /// The generated TypeScript for the whole surface, in a stable order.
@@ -197,11 +214,11 @@ pub fn typescript_bindings() -> String {
     );
     push::<SystemId>(&mut out, &cfg);
     push::<StudentRow>(&mut out, &cfg);
+    push::<StudentList>(&mut out, &cfg);
     push::<OutboxStateId>(&mut out, &cfg);
     push::<OutboxRow>(&mut out, &cfg);
     push::<SyncPhase>(&mut out, &cfg);
     push::<AppStatus>(&mut out, &cfg);
-    push::<ErrorCode>(&mut out, &cfg);
     push::<ErrorPayload>(&mut out, &cfg);
     out
 }

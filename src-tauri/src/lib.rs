@@ -1,10 +1,8 @@
 //! The Schooldesk desktop shell. It owns the window and nothing else: the cache, the
-//! connections and the sync engine live in the Tauri-free core (`core`), created here in
-//! `.setup()` and reached through the one-line commands in `commands`.
+//! connections and the sync engine live in the Tauri-free core (`schooldesk_sync::Desk`),
+//! opened here in `.setup()` and reached through the one-line commands in `commands`.
 
 pub mod commands;
-// TEMPORARY: becomes a re-export of the `schooldesk-sync` facade.
-pub mod core;
 pub mod error;
 pub mod ipc;
 
@@ -13,9 +11,11 @@ use std::sync::{Arc, Mutex};
 
 use tauri::{Manager, Runtime};
 
-use crate::core::{DemoHandle, Desk};
+use schooldesk_sync::demo::{self, Demo, DemoOptions};
+use schooldesk_sync::{Desk, DeskError};
+
 use crate::error::AppError;
-use crate::ipc::{AppStatus, ErrorCode, ErrorPayload, SyncPhase};
+use crate::ipc::{AppStatus, ErrorPayload, SyncPhase};
 
 /// Overrides where the cache lives (tests and e2e use a temp dir).
 pub const DATA_DIR_ENV: &str = "SCHOOLDESK_DATA_DIR";
@@ -32,7 +32,7 @@ impl ShellConfig {
         let data_dir = std::env::var_os(DATA_DIR_ENV)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
-            .unwrap_or_else(core::default_data_dir);
+            .unwrap_or_else(schooldesk_sync::default_data_dir);
         ShellConfig { data_dir }
     }
 }
@@ -41,41 +41,34 @@ impl ShellConfig {
 pub struct Shell {
     version: String,
     data_dir: PathBuf,
-    desk: Result<Arc<Desk>, ErrorPayload>,
+    desk: Result<Desk, ErrorPayload>,
     demo: bool,
-    phase: Mutex<SyncPhase>,
+    phase: Arc<Mutex<SyncPhase>>,
     /// Keeps the demo simulators alive for as long as the app runs.
-    demo_handle: Mutex<Option<DemoHandle>>,
+    demo_district: Mutex<Option<Demo>>,
 }
 
 impl Shell {
     fn open(config: &ShellConfig, version: String) -> Shell {
-        let desk = Desk::open(&config.data_dir)
-            .map(Arc::new)
-            .map_err(|e| AppError::from(e).payload());
-        // With nothing configured there is nothing real to show: run against the simulators
-        // so a new install (and every test) has a working desk.
-        let demo = match &desk {
-            Ok(desk) => desk
-                .configured_systems()
-                .map(|s| s.is_empty())
-                .unwrap_or(false),
-            Err(_) => false,
+        let desk = Desk::open(&config.data_dir).map_err(|e| AppError::from(e).payload());
+        // With nothing connected there is nothing real to show: run the demo district so a
+        // new install (and every test) has a working desk.
+        let wants_demo = match &desk {
+            Ok(desk) => demo::wants_demo(desk).map_err(|e| AppError::from(e).payload()),
+            Err(error) => Err(error.clone()),
         };
-        let phase = match &desk {
-            Err(error) => SyncPhase::Failed {
-                error: error.clone(),
-            },
-            Ok(_) if demo => SyncPhase::Starting,
-            Ok(_) => SyncPhase::Ready,
+        let (demo, phase) = match wants_demo {
+            Ok(true) => (true, SyncPhase::Starting { detail: None }),
+            Ok(false) => (false, SyncPhase::Ready),
+            Err(error) => (false, SyncPhase::Failed { error }),
         };
         Shell {
             version,
             data_dir: config.data_dir.clone(),
             desk,
             demo,
-            phase: Mutex::new(phase),
-            demo_handle: Mutex::new(None),
+            phase: Arc::new(Mutex::new(phase)),
+            demo_district: Mutex::new(None),
         }
     }
 
@@ -88,22 +81,17 @@ impl Shell {
         }
     }
 
-    fn desk(&self) -> Result<Arc<Desk>, AppError> {
+    fn desk(&self) -> Result<Desk, AppError> {
         self.desk.clone().map_err(AppError::Unavailable)
     }
 
-    /// Runs a blocking cache read off the async runtime and turns its rows into IPC rows.
-    pub async fn read<T, R>(
+    /// Runs a blocking cache read off the async runtime.
+    pub async fn read<T: Send + 'static>(
         &self,
-        query: impl FnOnce(&Desk) -> Result<Vec<T>, core::DeskError> + Send + 'static,
-    ) -> Result<Vec<R>, AppError>
-    where
-        T: Send + 'static,
-        R: From<T>,
-    {
+        query: impl FnOnce(&Desk) -> Result<T, DeskError> + Send + 'static,
+    ) -> Result<T, AppError> {
         let desk = self.desk()?;
-        let rows = tauri::async_runtime::spawn_blocking(move || query(&desk)).await??;
-        Ok(rows.into_iter().map(R::from).collect())
+        Ok(tauri::async_runtime::spawn_blocking(move || query(&desk)).await??)
     }
 
     fn set_phase(&self, phase: SyncPhase) {
@@ -111,22 +99,31 @@ impl Shell {
     }
 }
 
-/// Starts the demo in the background; the UI sees `starting` until it has synced.
-fn start_demo<R: Runtime>(app: &tauri::AppHandle<R>, desk: Arc<Desk>) {
+/// Starts the demo district in the background; the UI sees `starting` (with what is being
+/// synced) until its first sync has finished.
+fn start_demo<R: Runtime>(app: &tauri::AppHandle<R>, desk: Desk) {
     let app = app.clone();
+    let phase = app.state::<Shell>().phase.clone();
     tauri::async_runtime::spawn(async move {
+        let on_progress = move |p: &schooldesk_sync::pull::Progress| {
+            let detail = format!("{}: {} ({} rows)", p.system.display_name(), p.phase, p.rows);
+            *phase.lock().expect("phase lock poisoned") = SyncPhase::Starting {
+                detail: Some(detail),
+            };
+        };
+        let started = demo::start(&desk, &DemoOptions::default(), on_progress).await;
         let shell = app.state::<Shell>();
-        match desk.start_demo().await {
-            Ok(handle) => {
-                *shell.demo_handle.lock().expect("demo lock poisoned") = Some(handle);
+        match started {
+            Ok(district) => {
+                tracing::info!(report = %district.sync.describe(), "demo district ready");
+                *shell.demo_district.lock().expect("demo lock poisoned") = Some(district);
                 shell.set_phase(SyncPhase::Ready);
-                tracing::info!("demo mode ready");
             }
             Err(e) => {
-                tracing::error!(error = %e, "demo mode failed to start");
-                let mut error = AppError::from(e).payload();
-                error.code = ErrorCode::DemoFailed;
-                shell.set_phase(SyncPhase::Failed { error });
+                tracing::error!(error = %e, "the demo district failed to start");
+                shell.set_phase(SyncPhase::Failed {
+                    error: AppError::from(e).payload(),
+                });
             }
         }
     });

@@ -1,15 +1,22 @@
 //! The commands as the UI reaches them: through Tauri's IPC (on its mock runtime, so no
-//! window or display is needed), with the app's real config, capabilities and setup.
+//! window or display is needed), with the app's real config, capabilities and setup, over
+//! the real core: an encrypted cache in a temp folder, its key in the keychain (run under
+//! `scripts/with-keyring.sh` on Linux), and the demo district's simulators on loopback.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use chrono::{NaiveDate, TimeZone, Utc};
 use schooldesk_app::{shell, ShellConfig};
+use schooldesk_domain::AttendanceStatus;
+use schooldesk_sync::desk::MarkRequest;
+use schooldesk_sync::Desk;
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{Manager, WebviewWindow};
+use uuid::Uuid;
 
 fn start(data_dir: &Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
     let config = ShellConfig {
@@ -68,8 +75,13 @@ fn with_no_system_configured_the_app_runs_the_demo_and_lists_its_students() {
     assert_eq!(status["demo"], true);
     assert_eq!(status["data_dir"], dir.path().display().to_string());
 
-    let students = invoke(&window, "list_students", json!({"search": null})).expect("students");
-    let students = students.as_array().expect("an array");
+    let list = invoke(&window, "list_students", json!({"search": null})).expect("students");
+    assert_eq!(
+        list["more"], false,
+        "the demo district fits on one page: {}",
+        list["more"]
+    );
+    let students = list["students"].as_array().expect("an array");
     assert!(!students.is_empty(), "the demo synced no students");
     for s in students {
         for key in [
@@ -89,40 +101,73 @@ fn with_no_system_configured_the_app_runs_the_demo_and_lists_its_students() {
         );
     }
 
-    // Searching by a family name finds that student and only students matching the search.
+    // Searching by a family name finds that student, and fewer than everyone.
     let wanted = &students[0];
     let family = wanted["family_name"].as_str().unwrap();
     let found = invoke(&window, "list_students", json!({"search": family})).expect("search");
-    let found = found.as_array().expect("an array");
+    let found = found["students"].as_array().expect("an array");
     assert!(found.contains(wanted), "searching '{family}' lost {wanted}");
-    assert!(found.len() <= students.len());
+    assert!(
+        found.len() < students.len(),
+        "searching '{family}' narrowed nothing"
+    );
 
     // An argument left out is the same as null (the UI sends null for an empty box).
     let all = invoke(&window, "list_students", json!({})).expect("students");
-    assert_eq!(all.as_array().unwrap().len(), students.len());
+    assert_eq!(all["students"].as_array().unwrap().len(), students.len());
 }
 
 #[test]
-fn the_outbox_lists_entries_with_their_state_and_attempts() {
+fn a_mark_taken_at_the_desk_shows_in_the_outbox_as_pending() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_app, window) = start(dir.path());
     settled_status(&window);
+    let empty = invoke(&window, "list_outbox", json!({})).expect("outbox");
+    assert_eq!(empty, json!([]), "a fresh demo has nothing to send");
+
+    // Take a mark through the core, as the register screen will, on the same cache.
+    let list = invoke(&window, "list_students", json!({})).expect("students");
+    let student = list["students"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["system"] == "omniforge")
+        .expect("the demo district has OmniForge students")
+        .clone();
+    let desk = Desk::open(dir.path()).expect("a second handle on the same cache");
+    let request = MarkRequest {
+        student: student["source_id"].as_str().unwrap().to_string(),
+        date: NaiveDate::from_ymd_opt(2025, 9, 1).unwrap(),
+        status: AttendanceStatus::Tardy,
+        section: None,
+        period: None,
+        note: None,
+    };
+    let now = Utc.with_ymd_and_hms(2025, 9, 1, 8, 30, 0).unwrap();
+    desk.mark_attendance(&request, now, Uuid::from_u128(7))
+        .expect("the mark is taken");
 
     let outbox = invoke(&window, "list_outbox", json!({})).expect("outbox");
-    for entry in outbox.as_array().expect("an array") {
-        assert!(entry["id"].is_i64(), "{entry}");
-        assert!(entry["attempts"].is_u64(), "{entry}");
-        assert!(entry["operation"].is_string(), "{entry}");
-        assert!(
-            ["pending", "sending", "done", "conflict", "failed"]
-                .contains(&entry["state"].as_str().unwrap()),
-            "{entry}"
-        );
-        assert!(
-            entry.get("payload").is_none(),
-            "payloads stay in the cache: {entry}"
-        );
-    }
+    let entries = outbox.as_array().expect("an array");
+    assert_eq!(entries.len(), 1, "{outbox}");
+    let entry = &entries[0];
+    assert_eq!(entry["system"], "omniforge", "{entry}");
+    assert_eq!(entry["operation"], "submit_attendance", "{entry}");
+    assert_eq!(entry["state"], "pending", "{entry}");
+    assert_eq!(entry["attempts"], 0, "{entry}");
+    assert_eq!(entry["last_error"], Value::Null, "{entry}");
+    assert!(entry["id"].is_i64(), "{entry}");
+    assert!(
+        entry["created_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2025-09-01T08:30:00"),
+        "{entry}"
+    );
+    assert!(
+        entry.get("payload").is_none(),
+        "payloads stay in the cache: {entry}"
+    );
 }
 
 #[test]
@@ -143,7 +188,7 @@ fn a_cache_that_cannot_open_is_reported_as_code_and_message() {
 
     let err = invoke(&window, "list_students", json!({"search": null}))
         .expect_err("listing cannot work without a cache");
-    assert_eq!(err["code"], "cache_unavailable", "{err}");
+    assert_eq!(err["code"], "desk.data_dir", "{err}");
     assert_eq!(err["retryable"], false, "{err}");
     let message = err["message"].as_str().expect("a message");
     assert!(!message.is_empty());
@@ -154,7 +199,7 @@ fn a_cache_that_cannot_open_is_reported_as_code_and_message() {
     );
 
     let err = invoke(&window, "list_outbox", json!({})).expect_err("no cache, no outbox");
-    assert_eq!(err["code"], "cache_unavailable", "{err}");
+    assert_eq!(err["code"], "desk.data_dir", "{err}");
 }
 
 #[test]

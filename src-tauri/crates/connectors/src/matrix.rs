@@ -356,16 +356,16 @@ impl Matrix {
             .await
     }
 
-    /// Attendance of a class on one date.
-    pub async fn attendance(
-        &self,
-        class_id: &str,
-        date: NaiveDate,
-    ) -> Result<Vec<Item<AttendanceSet>>, ConnectorError> {
+    /// Attendance of a class on one date: one set of records (the meeting that day).
+    pub async fn attendance(&self, class_id: &str, date: NaiveDate) -> Result<Vec<Item<AttendanceSet>>, ConnectorError> {
         let call = Self::function(&ROUTES.get_attendance)
             .query("class_id", class_id)
             .query("date", date.format("%Y-%m-%d"));
-        self.list(call).await
+        // One meeting's data is an object; accept a list too, as `get_all_attendance` gives.
+        match self.call(call).await? {
+            v @ Value::Array(_) => items(SYSTEM, v),
+            v => items(SYSTEM, Value::Array(vec![v])),
+        }
     }
 
     pub async fn all_attendance(

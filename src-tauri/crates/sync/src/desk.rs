@@ -39,6 +39,8 @@ pub enum DeskError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Busy(&'static str),
     #[error("Could not start the demo district: {0}")]
     Demo(String),
 }
@@ -62,6 +64,7 @@ impl DeskError {
             DeskError::InvalidInput(_) => "desk.invalid_input",
             DeskError::SecretMissing(_) => "desk.secret_missing",
             DeskError::DataDir { .. } => "desk.data_dir",
+            DeskError::Busy(_) => "desk.busy",
             DeskError::Demo(_) => "desk.demo",
         }
     }
@@ -189,9 +192,17 @@ impl Desk {
             learning_support_enabled: connection.learning_support_enabled,
             updated_at: now,
         };
+        let previous = self.cache.connection(connection.system)?;
         self.keychain
             .set_secret(connection.system.as_str(), secret)?;
         self.cache.save_connection(&settings)?;
+        // A connection made by hand is not the demo profile's; another server means the
+        // sync positions of the old one say nothing about the new one.
+        self.cache
+            .clear_sync_state(connection.system, Some(crate::demo::DEMO_MARKER))?;
+        if previous.is_some_and(|p| p.base_url != settings.base_url) {
+            self.cache.clear_sync_state(connection.system, None)?;
+        }
         Ok(())
     }
 
@@ -214,15 +225,42 @@ impl Desk {
     /// Sends every queued write that is due, in order per entity, each exactly once.
     /// Systems that are not connected, or not reachable, keep their writes for later.
     pub async fn replay(&self) -> Result<crate::replay::ReplayReport> {
+        // One sender at a time per cache (the app and a script could both try): an entry
+        // being sent must not be claimed again by a second process. The OS drops the lock
+        // when its holder dies, so a killed replay never blocks the next.
+        let lock_path = self.data_dir.join("replay.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| DeskError::DataDir {
+                path: lock_path.clone(),
+                source,
+            })?;
+        if let Err(e) = lock.try_lock() {
+            return Err(match e {
+                std::fs::TryLockError::WouldBlock => DeskError::Busy(
+                    "Another Schooldesk window or command is sending the outbox right now; \
+                     try again in a moment.",
+                ),
+                std::fs::TryLockError::Error(source) => DeskError::DataDir {
+                    path: lock_path,
+                    source,
+                },
+            });
+        }
         let mut senders = BTreeMap::new();
         for connection in self.connections()? {
             senders.insert(connection.system, self.connector(connection.system)?);
         }
         let mut rng = rand::thread_rng();
-        crate::replay::replay(&self.cache, &senders, Utc::now, move || {
+        let report = crate::replay::replay(&self.cache, &senders, Utc::now, move || {
             rand::Rng::gen::<f64>(&mut rng)
         })
-        .await
+        .await;
+        drop(lock);
+        report
     }
 
     /// The connections named (all when `systems` is empty), each with a real-time client.
