@@ -33,7 +33,12 @@ if [ "$exported" -ne 0 ]; then
   nm -D --defined-only "$app" | grep ' sqlite3_' | head >&2
   exit 1
 fi
-echo "ok: 0 sqlite3_* symbols exported"
+linked=$(nm --defined-only "$app" | grep -c ' sqlite3_' || true)
+if [ "$linked" -eq 0 ]; then
+  echo "FAIL: $app contains no SQLCipher at all, so the check above proved nothing." >&2
+  exit 1
+fi
+echo "ok: SQLCipher linked ($linked sqlite3_* symbols inside), none exported"
 
 if [ ! -f scripts/with-keyring.sh ]; then
   echo "FAIL: scripts/with-keyring.sh is missing; the app needs a keychain to open its cache" >&2
@@ -47,4 +52,4 @@ mkdir -p artifacts
 echo "==> the app under Xvfb"
 SCHOOLDESK_DATA_DIR="$data" APP_BINARY="$app" ARTIFACTS_DIR="$root/artifacts" \
   xvfb-run -a -s "-screen 0 1280x900x24" \
-  bash scripts/with-keyring.sh node --test tests/e2e/
+  bash scripts/with-keyring.sh node --test tests/e2e/app.e2e.mjs

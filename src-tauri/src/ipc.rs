@@ -180,9 +180,9 @@ pub struct StudentList {
     pub more: bool,
 }
 
-/// How many students one `list_students` answer carries at most: enough to scroll, small
-/// enough for a 50,000-student district to render at once.
-pub const STUDENT_PAGE: usize = 500;
+/// How many students one `list_students` answer carries at most: the demo district (200
+/// children, each in up to four systems) fits; a 50,000-student district is searched instead.
+pub const STUDENT_PAGE: usize = 1000;
 
 impl StudentList {
     /// From up to `STUDENT_PAGE + 1` students (the extra one only says that more exist).

@@ -180,10 +180,7 @@ fn a_cache_that_cannot_open_is_reported_as_code_and_message() {
 
     let status = settled_status(&window);
     assert_eq!(status["sync"]["state"], "failed", "{status}");
-    assert_eq!(
-        status["sync"]["error"]["code"], "cache_unavailable",
-        "{status}"
-    );
+    assert_eq!(status["sync"]["error"]["code"], "desk.data_dir", "{status}");
     assert_eq!(status["demo"], false);
 
     let err = invoke(&window, "list_students", json!({"search": null}))

@@ -13,7 +13,10 @@ use uuid::Uuid;
 async fn demo_mode_connects_syncs_and_serves_the_desk() {
     let dir = tempfile::tempdir().expect("temp dir");
     let desk = Desk::open(dir.path()).expect("open desk");
-    assert!(demo::wants_demo(&desk).expect("wants demo"), "a new desk starts in demo mode");
+    assert!(
+        demo::wants_demo(&desk).expect("wants demo"),
+        "a new desk starts in demo mode"
+    );
 
     let options = DemoOptions {
         seed: 9,
@@ -24,18 +27,30 @@ async fn demo_mode_connects_syncs_and_serves_the_desk() {
         assert!(summary.error.is_none(), "{}", summary.describe());
         assert!(summary.requests > 0);
     }
-    assert!(demo::wants_demo(&desk).expect("wants demo"), "only the demo profile is connected");
+    assert!(
+        demo::wants_demo(&desk).expect("wants demo"),
+        "only the demo profile is connected"
+    );
 
     let students = desk.students(None, None).expect("students");
     for system in [System::OmniForge, System::Matrix, System::Hubmis] {
-        let n = students.iter().filter(|s| s.source.system == system).count();
+        let n = students
+            .iter()
+            .filter(|s| s.source.system == system)
+            .count();
         assert_eq!(n, 80, "{system}");
     }
     // Search by external id finds the same child in each system.
     let external = students[0].external_id.clone().expect("external id");
     let same = desk.students(Some(&external), None).expect("search");
-    assert!(same.len() >= 3, "{external} found in {} systems", same.len());
-    assert!(same.iter().all(|s| s.external_id.as_deref() == Some(external.as_str())));
+    assert!(
+        same.len() >= 3,
+        "{external} found in {} systems",
+        same.len()
+    );
+    assert!(same
+        .iter()
+        .all(|s| s.external_id.as_deref() == Some(external.as_str())));
 
     // The estimate for the next sync is made from what the cache now holds.
     let estimates = desk.estimate(&[], SyncMode::Full).expect("estimate");
@@ -62,7 +77,10 @@ async fn demo_mode_connects_syncs_and_serves_the_desk() {
     assert_eq!(entry.expect("queued").state, OutboxState::Pending);
     let report = desk.replay().await.expect("replay");
     assert_eq!(report.applied, 1, "{}", report.describe());
-    assert_eq!(desk.outbox(Some(OutboxState::Done)).expect("outbox").len(), 1);
+    assert_eq!(
+        desk.outbox(Some(OutboxState::Done)).expect("outbox").len(),
+        1
+    );
     let server = running
         .sims
         .omniforge_admin
@@ -76,9 +94,16 @@ async fn demo_mode_connects_syncs_and_serves_the_desk() {
 async fn a_real_connection_turns_demo_mode_off_and_replay_waits_when_offline() {
     let dir = tempfile::tempdir().expect("temp dir");
     let desk = Desk::open(dir.path()).expect("open desk");
-    let running = demo::start(&desk, &DemoOptions { seed: 3, students: 50 }, |_| {})
-        .await
-        .expect("demo");
+    let running = demo::start(
+        &desk,
+        &DemoOptions {
+            seed: 3,
+            students: 50,
+        },
+        |_| {},
+    )
+    .await
+    .expect("demo");
 
     let omni = desk
         .students(None, None)
@@ -94,24 +119,37 @@ async fn a_real_connection_turns_demo_mode_off_and_replay_waits_when_offline() {
         period: None,
         note: None,
     };
-    desk.mark_attendance(&req, Utc::now(), Uuid::new_v4()).expect("mark");
+    desk.mark_attendance(&req, Utc::now(), Uuid::new_v4())
+        .expect("mark");
 
     // The network goes away: the write stays queued, with a reason, and nothing is lost.
     running.sims.shared.faults.set_offline(true);
     let report = desk.replay().await.expect("replay");
-    assert_eq!((report.applied, report.deferred), (0, 1), "{}", report.describe());
+    assert_eq!(
+        (report.applied, report.deferred),
+        (0, 1),
+        "{}",
+        report.describe()
+    );
     let waiting = desk.outbox(Some(OutboxState::Pending)).expect("outbox");
     assert_eq!(waiting.len(), 1);
     assert!(waiting[0].last_error.is_some());
-    assert!(waiting[0].next_attempt_at > Utc::now(), "it backs off before the next try");
+    assert!(
+        waiting[0].next_attempt_at > Utc::now(),
+        "it backs off before the next try"
+    );
 
     // Connecting a real system (saved without the demo marker) ends demo mode.
     let mut real = schooldesk_connectors_connection(System::Matrix, "https://lms.example.org");
     real.settings.requests_per_minute = Some(90);
-    desk.connect(&real, "23-34-realkey", Utc::now()).expect("connect");
+    desk.connect(&real, "23-34-realkey", Utc::now())
+        .expect("connect");
     assert!(!demo::wants_demo(&desk).expect("wants demo"));
 }
 
-fn schooldesk_connectors_connection(system: System, url: &str) -> schooldesk_connectors::Connection {
+fn schooldesk_connectors_connection(
+    system: System,
+    url: &str,
+) -> schooldesk_connectors::Connection {
     schooldesk_connectors::Connection::new(system, url)
 }

@@ -68,10 +68,14 @@ describe("the desk page", () => {
     await page.start();
     const search = q("student-search") as HTMLInputElement;
 
-    type(search, "uk-00");
+    type(search, "uk 0042");
     await until(() => qa("student-row").length === 1, "the search result");
     expect(qa("student-row")[0]!.textContent).toContain("Oliver Hughes");
-    expect(backend.calls.at(-1)).toEqual({ cmd: "list_students", search: "uk-00" });
+    expect(backend.calls.at(-1)).toEqual({ cmd: "list_students", search: "uk 0042" });
+
+    type(search, "sof garc");
+    await until(() => qa("student-row")[0]?.textContent?.includes("Sofia García") === true, "accents ignored");
+    expect(qa("student-row")).toHaveLength(1);
 
     type(search, "nobody-by-this-name");
     await until(() => q("note-empty") !== null, "the no-match note");
@@ -91,7 +95,7 @@ describe("the desk page", () => {
   it("shows the shell's error message and offers a retry only when it can help", async () => {
     const backend = new MockBackend({
       failWith: {
-        code: "cache_unavailable",
+        code: "cache.key_missing",
         message: "The cache key is missing from the keychain. Unlock your keychain and restart.",
         retryable: false,
       },
@@ -100,7 +104,7 @@ describe("the desk page", () => {
     await page.start();
     const errors = qa("note-error");
     expect(errors).toHaveLength(2);
-    expect(errors[0]!.dataset.code).toBe("cache_unavailable");
+    expect(errors[0]!.dataset.code).toBe("cache.key_missing");
     expect(errors[0]!.textContent).toContain("Unlock your keychain");
     expect(errors[0]!.querySelector("button")).toBeNull();
     expect(root.querySelector('[role="alert"].banner')!.textContent).toContain("Unlock your keychain");
@@ -114,7 +118,7 @@ describe("the desk page", () => {
         data_dir: "/d",
         sync: {
           state: "failed",
-          error: { code: "demo_failed", message: "The demo systems could not start.", retryable: true },
+          error: { code: "desk.demo", message: "Could not start the demo district: port in use", retryable: true },
         },
       },
     });
@@ -123,17 +127,24 @@ describe("the desk page", () => {
     expect(q("sync-status").textContent).toBe("Not syncing");
     const banner = root.querySelector(".banner") as HTMLElement;
     expect(banner.hidden).toBe(false);
-    expect(banner.dataset.code).toBe("demo_failed");
+    expect(banner.dataset.code).toBe("desk.demo");
   });
 
   it("polls while the first sync runs, then reloads the lists", async () => {
     const backend = new MockBackend({
       students: [student("Ada", "Lovelace")],
-      status: { version: "1", demo: true, data_dir: "/d", sync: { state: "starting" } },
+      status: {
+        version: "1",
+        demo: true,
+        data_dir: "/d",
+        sync: { state: "starting", detail: "OmniForge SIS: students (120 rows)" },
+      },
     });
     page = new DeskPage(root, backend, { pollMs: 5 });
     await page.start();
-    expect(q("sync-status").textContent).toContain("Starting the demo systems");
+    expect(q("sync-status").textContent).toBe(
+      "Starting the demo district and syncing · OmniForge SIS: students (120 rows)",
+    );
     const loadsBefore = backend.calls.filter((c) => c.cmd === "list_students").length;
 
     backend.setStatus({ version: "1", demo: true, data_dir: "/d", sync: { state: "ready" } });
@@ -150,6 +161,15 @@ describe("the desk page", () => {
     await page.start();
     expect(root.querySelector("img")).toBeNull();
     expect(qa("student-row")[0]!.textContent).toContain("<img src=x");
+  });
+
+  it("says when the list holds only the first page", async () => {
+    const many = Array.from({ length: 1001 }, (_, i) => student(`Kid${i}`, "Many"));
+    page = new DeskPage(root, new MockBackend({ students: many }));
+    await page.start();
+    expect(qa("student-row")).toHaveLength(1000);
+    expect(q("student-count").textContent).toBe("first 1000");
+    expect(q("note-more").textContent).toContain("Showing the first 1000 students");
   });
 });
 

@@ -1,6 +1,6 @@
 // The desk page: header with demo badge and sync status, the student list with its search
 // box, and the outbox. Plain DOM; every value from the backend goes in as text, never HTML.
-import type { AppStatus, OutboxRow, StudentRow } from "./bindings/ipc";
+import type { AppStatus, OutboxRow, StudentList } from "./bindings/ipc";
 import { BackendError, type Backend } from "./backend";
 
 export interface PageOptions {
@@ -184,9 +184,9 @@ export class DeskPage {
     this.footer.textContent = `Schooldesk ${status.version} · data in ${status.data_dir}`;
     switch (status.sync.state) {
       case "starting":
-        this.syncLine.textContent = status.demo
-          ? "Starting the demo systems and syncing…"
-          : "Syncing…";
+        this.syncLine.textContent =
+          (status.demo ? "Starting the demo district and syncing" : "Syncing") +
+          (status.sync.detail ? ` · ${status.sync.detail}` : "…");
         this.syncLine.className = "sync busy";
         this.hideBanner();
         break;
@@ -207,10 +207,10 @@ export class DeskPage {
     const request = ++this.studentRequest;
     const search = this.search.value.trim();
     try {
-      const rows = await this.backend.listStudents(search || undefined);
+      const list = await this.backend.listStudents(search || undefined);
       // A slower answer to an older search must not overwrite a newer one.
       if (request !== this.studentRequest) return;
-      this.renderStudents(rows, search);
+      this.renderStudents(list, search);
     } catch (reason) {
       if (request !== this.studentRequest) return;
       this.studentCount.textContent = "";
@@ -235,8 +235,9 @@ export class DeskPage {
     }
   }
 
-  private renderStudents(rows: StudentRow[], search: string): void {
-    this.studentCount.textContent = String(rows.length);
+  private renderStudents(list: StudentList, search: string): void {
+    const rows = list.students;
+    this.studentCount.textContent = list.more ? `first ${rows.length}` : String(rows.length);
     if (rows.length === 0) {
       this.studentBody.replaceChildren(
         search
@@ -287,6 +288,14 @@ export class DeskPage {
         ),
         body,
       ),
+      ...(list.more
+        ? [
+            this.note(
+              `Showing the first ${rows.length} students. Type part of a name or an ID to find the rest.`,
+              "more",
+            ),
+          ]
+        : []),
     );
   }
 

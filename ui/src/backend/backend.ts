@@ -1,21 +1,16 @@
-import type {
-  AppStatus,
-  ErrorCode,
-  ErrorPayload,
-  OutboxRow,
-  StudentRow,
-} from "../bindings/ipc";
+import type { AppStatus, ErrorPayload, OutboxRow, StudentList } from "../bindings/ipc";
 
 /** What the page needs from the desk. */
 export interface Backend {
-  listStudents(search?: string): Promise<StudentRow[]>;
+  listStudents(search?: string): Promise<StudentList>;
   listOutbox(): Promise<OutboxRow[]>;
   appStatus(): Promise<AppStatus>;
 }
 
 /** A failed call, carrying the shell's `{code, message, retryable}`. */
 export class BackendError extends Error {
-  readonly code: ErrorCode;
+  /** The core's stable code (`cache.key_missing`, `connector.offline`, …). */
+  readonly code: string;
   readonly retryable: boolean;
 
   constructor(payload: ErrorPayload) {
@@ -25,13 +20,13 @@ export class BackendError extends Error {
     this.retryable = payload.retryable;
   }
 
-  /** Whatever a call rejected with, as a BackendError (a bare string or Error becomes `internal`). */
+  /** Whatever a call rejected with, as a BackendError (a bare string or Error becomes `ui.unexpected`). */
   static from(reason: unknown): BackendError {
     if (reason instanceof BackendError) return reason;
     if (isErrorPayload(reason)) return new BackendError(reason);
     const message =
       reason instanceof Error ? reason.message : typeof reason === "string" ? reason : String(reason);
-    return new BackendError({ code: "internal", message, retryable: true });
+    return new BackendError({ code: "ui.unexpected", message, retryable: true });
   }
 }
 

@@ -1,6 +1,6 @@
 // An in-memory desk for working on the page in a plain browser and for rendering tests.
 // It answers like the shell does: same row shapes, same search rule, same error payloads.
-import type { AppStatus, ErrorPayload, OutboxRow, StudentRow } from "../bindings/ipc";
+import type { AppStatus, ErrorPayload, OutboxRow, StudentList, StudentRow } from "../bindings/ipc";
 import { BackendError, type Backend } from "./backend";
 
 export interface MockData {
@@ -9,6 +9,26 @@ export interface MockData {
   status?: AppStatus;
   /** When set, every call rejects with this payload. */
   failWith?: ErrorPayload;
+}
+
+/** As many rows as the shell sends at once (`STUDENT_PAGE` in src-tauri/src/ipc.rs). */
+const PAGE = 1000;
+
+function words(text: string): string[] {
+  return text
+    .normalize("NFD")
+    .replace(/\p{M}/gu, "")
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean);
+}
+
+/** The cache's rule: every typed word starts a word of a name or of the external id. */
+export function matches(s: StudentRow, search: string): boolean {
+  const have = words(
+    [s.given_name, s.family_name, s.preferred_name ?? "", s.external_id ?? ""].join(" "),
+  );
+  return words(search).every((w) => have.some((h) => h.startsWith(w)));
 }
 
 export class MockBackend implements Backend {
@@ -29,16 +49,11 @@ export class MockBackend implements Backend {
     };
   }
 
-  async listStudents(search?: string): Promise<StudentRow[]> {
+  async listStudents(search?: string): Promise<StudentList> {
     this.calls.push({ cmd: "list_students", search });
     this.fail();
-    const needle = (search ?? "").trim().toLowerCase();
-    return this.data.students.filter(
-      (s) =>
-        needle === "" ||
-        s.name.toLowerCase().includes(needle) ||
-        (s.external_id ?? "").toLowerCase().includes(needle),
-    );
+    const found = this.data.students.filter((s) => matches(s, search ?? ""));
+    return { students: found.slice(0, PAGE), more: found.length > PAGE };
   }
 
   async listOutbox(): Promise<OutboxRow[]> {

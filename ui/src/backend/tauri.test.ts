@@ -11,7 +11,7 @@ describe("TauriBackend", () => {
     const seen: [string, unknown][] = [];
     mockIPC((cmd, args) => {
       seen.push([cmd, args]);
-      return cmd === "list_students" ? [] : cmd === "list_outbox" ? [] : { demo: true };
+      return cmd === "list_students" ? { students: [], more: false } : cmd === "list_outbox" ? [] : { demo: true };
     });
     const backend = new TauriBackend();
     await backend.listStudents("  okafor ");
@@ -28,19 +28,19 @@ describe("TauriBackend", () => {
 
   it("turns a {code, message} rejection into a BackendError", async () => {
     mockIPC(() => {
-      throw { code: "cache_unavailable", message: "Unlock your keychain.", retryable: false };
+      throw { code: "cache.keychain", message: "Unlock your keychain.", retryable: true };
     });
     const err = await new TauriBackend().listOutbox().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackendError);
-    expect(err).toMatchObject({ code: "cache_unavailable", message: "Unlock your keychain.", retryable: false });
+    expect(err).toMatchObject({ code: "cache.keychain", message: "Unlock your keychain.", retryable: true });
   });
 
-  it("treats any other rejection as internal", async () => {
+  it("treats any other rejection as unexpected", async () => {
     mockIPC(() => {
       throw "command list_outbox not allowed by ACL";
     });
     const err = await new TauriBackend().listOutbox().catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: "internal", message: "command list_outbox not allowed by ACL" });
+    expect(err).toMatchObject({ code: "ui.unexpected", message: "command list_outbox not allowed by ACL" });
   });
 
   it("is picked only inside the app", () => {

@@ -1,6 +1,6 @@
 // Calls the shell's commands (src-tauri/src/commands.rs) over Tauri's IPC.
 import { invoke } from "@tauri-apps/api/core";
-import type { AppStatus, OutboxRow, StudentRow } from "../bindings/ipc";
+import type { AppStatus, OutboxRow, StudentList } from "../bindings/ipc";
 import { BackendError, type Backend } from "./backend";
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
@@ -12,7 +12,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 }
 
 export class TauriBackend implements Backend {
-  listStudents(search?: string): Promise<StudentRow[]> {
+  listStudents(search?: string): Promise<StudentList> {
     const trimmed = search?.trim();
     return call("list_students", { search: trimmed ? trimmed : null });
   }

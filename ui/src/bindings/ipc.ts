@@ -28,6 +28,15 @@ external_id: string | null,
 name: string, given_name: string, family_name: string, preferred_name: string | null, grade: string | null, homeroom: string | null, active: boolean, };
 
 /**
+ * One page of the student list: at most [`STUDENT_PAGE`] rows, and whether more matched.
+ */
+export type StudentList = { students: Array<StudentRow>, 
+/**
+ * More students matched than are listed; the person should narrow the search.
+ */
+more: boolean, };
+
+/**
  * The life of a queued write (see `schooldesk_domain::OutboxState`).
  */
 export type OutboxStateId = "pending" | "sending" | "done" | "conflict" | "failed";
@@ -57,7 +66,11 @@ updated_at: string, };
 /**
  * Where the first sync stands. The UI polls `app_status` until it leaves `starting`.
  */
-export type SyncPhase = { "state": "starting" } | { "state": "ready" } | { "state": "failed", error: ErrorPayload, };
+export type SyncPhase = { "state": "starting", 
+/**
+ * What is being synced right now ("OmniForge SIS: students (120 rows)").
+ */
+detail: string | null, } | { "state": "ready" } | { "state": "failed", error: ErrorPayload, };
 
 /**
  * What the header and status line show.
@@ -73,14 +86,14 @@ demo: boolean,
 data_dir: string, sync: SyncPhase, };
 
 /**
- * Why a command failed, as the UI receives it: it branches on `code`, shows `message`.
+ * The `{code, message, retryable}` every failed command rejects with.
  */
-export type ErrorCode = "cache_unavailable" | "demo_failed" | "internal";
-
+export type ErrorPayload = { 
 /**
- * The `{code, message}` every failed command rejects with.
+ * A stable dotted code from the core (`cache.key_missing`, `connector.offline`,
+ * `desk.data_dir`, …) or the shell (`shell.…`): the UI branches on it, never on text.
  */
-export type ErrorPayload = { code: ErrorCode, 
+code: string, 
 /**
  * A sentence for the person at the desk, saying what to do next.
  */

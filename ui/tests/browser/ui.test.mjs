@@ -73,15 +73,20 @@ function fakeShell({ failWith } = {}) {
         case "app_status":
           return { version: "0.1.0", demo: true, data_dir: "/tmp/schooldesk-demo", sync: { state: "ready" } };
         case "list_students": {
-          const needle = (args.search ?? "").toLowerCase();
-          return students.filter((s) =>
-            !needle || s.name.toLowerCase().includes(needle) ||
-            (s.external_id ?? "").toLowerCase().includes(needle));
+          // The cache's rule: every typed word starts a word of a name or the external id.
+          const words = (t) => t.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase()
+            .split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+          const wanted = words(args.search ?? "");
+          const found = students.filter((s) => {
+            const have = words(`${s.name} ${s.external_id ?? ""}`);
+            return wanted.every((w) => have.some((h) => h.startsWith(w)));
+          });
+          return { students: found, more: false };
         }
         case "list_outbox":
           return outbox;
         default:
-          throw { code: "internal", message: `unknown command ${cmd}`, retryable: false };
+          throw `command ${cmd} not found`;
       }
     },
   };
@@ -163,14 +168,14 @@ describe("the built UI in Chromium", () => {
   it("shows the shell's error message when a command fails", async () => {
     const { page } = await open({
       failWith: {
-        code: "cache_unavailable",
+        code: "cache.key_missing",
         message: "Schooldesk cannot read its cache key from the keychain. Unlock the keychain and restart.",
         retryable: false,
       },
     });
     const error = page.getByTestId("note-error").first();
     await error.waitFor();
-    assert.equal(await error.getAttribute("data-code"), "cache_unavailable");
+    assert.equal(await error.getAttribute("data-code"), "cache.key_missing");
     assert.match(await error.textContent(), /Unlock the keychain and restart/);
     assert.equal(await page.getByRole("alert").first().isVisible(), true);
     await page.close();

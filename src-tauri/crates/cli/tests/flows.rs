@@ -13,7 +13,12 @@ use schooldesk_sim::{SimConfig, Simulators};
 fn demo_fills_the_cache_from_all_four_systems() {
     let sd = Sd::new();
     let out = sd.ok(&["demo", "--students", "120"], None);
-    for name in ["OmniForge SIS", "PowerSchool Enrollment", "Matrix LMS", "WCBS HUBmis"] {
+    for name in [
+        "OmniForge SIS",
+        "PowerSchool Enrollment",
+        "Matrix LMS",
+        "WCBS HUBmis",
+    ] {
         assert!(out.contains(name), "demo output lacks {name}: {out}");
     }
     let status = sd.json(&["status"]);
@@ -45,16 +50,41 @@ fn hubmis_marks_are_kept_locally_and_exported_as_a_register() {
     let id = hub["source"]["source_id"].as_str().expect("id");
     let date = Utc::now().date_naive().to_string();
     let out = sd.ok(
-        &["attendance", "mark", "--student", id, "--date", &date, "--status", "tardy", "--period", "am"],
+        &[
+            "attendance",
+            "mark",
+            "--student",
+            id,
+            "--date",
+            &date,
+            "--status",
+            "tardy",
+            "--period",
+            "am",
+        ],
         None,
     );
-    assert!(out.contains("register"), "the person is told how HUBmis marks are kept: {out}");
+    assert!(
+        out.contains("register"),
+        "the person is told how HUBmis marks are kept: {out}"
+    );
     let outbox = sd.json(&["outbox", "list"]);
-    assert_eq!(outbox.as_array().map(Vec::len), Some(0), "HUBmis is read-only: nothing queued");
+    assert_eq!(
+        outbox.as_array().map(Vec::len),
+        Some(0),
+        "HUBmis is read-only: nothing queued"
+    );
 
     let csv_path = sd.dir.path().join("register.csv");
     sd.ok(
-        &["export", "register", "--date", &date, "--out", csv_path.to_str().expect("path")],
+        &[
+            "export",
+            "register",
+            "--date",
+            &date,
+            "--out",
+            csv_path.to_str().expect("path"),
+        ],
         None,
     );
     let csv = std::fs::read_to_string(&csv_path).expect("register file");
@@ -62,7 +92,10 @@ fn hubmis_marks_are_kept_locally_and_exported_as_a_register() {
         .lines()
         .find(|l| l.contains(id))
         .expect("the mark is in the register");
-    assert!(line.contains("tardy") && line.contains("local_only"), "{line}");
+    assert!(
+        line.contains("tardy") && line.contains("local_only"),
+        "{line}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,19 +115,57 @@ async fn a_mark_changed_on_the_server_meanwhile_becomes_a_conflict() {
     let date = day.to_string();
     let sd_ref = &sd;
     let id = tokio::task::block_in_place(|| {
-        sd_ref.ok(&["connect", "omniforge", "--base-url", &base, "--requests-per-minute", "6000"], Some(&key));
+        sd_ref.ok(
+            &[
+                "connect",
+                "omniforge",
+                "--base-url",
+                &base,
+                "--requests-per-minute",
+                "6000",
+            ],
+            Some(&key),
+        );
         sd_ref.ok(&["sync", "omniforge"], None);
         let students = sd_ref.json(&["students", "--limit", "1"]);
-        let id = students[0]["source"]["source_id"].as_str().expect("id").to_string();
+        let id = students[0]["source"]["source_id"]
+            .as_str()
+            .expect("id")
+            .to_string();
         // First write reaches the server: the cache learns its version.
-        sd_ref.ok(&["attendance", "mark", "--student", &id, "--date", &date, "--status", "absent"], None);
+        sd_ref.ok(
+            &[
+                "attendance",
+                "mark",
+                "--student",
+                &id,
+                "--date",
+                &date,
+                "--status",
+                "absent",
+            ],
+            None,
+        );
         sd_ref.ok(&["outbox", "replay"], None);
         id
     });
     // Another clerk changes the same mark on the server.
-    sims.omniforge_admin.change_mark(&id, None, None, day, "present");
+    sims.omniforge_admin
+        .change_mark(&id, None, None, day, "present");
     tokio::task::block_in_place(|| {
-        sd_ref.ok(&["attendance", "mark", "--student", &id, "--date", &date, "--status", "excused"], None);
+        sd_ref.ok(
+            &[
+                "attendance",
+                "mark",
+                "--student",
+                &id,
+                "--date",
+                &date,
+                "--status",
+                "excused",
+            ],
+            None,
+        );
         sd_ref.ok(&["outbox", "replay"], None);
     });
     let conflicts = sd.json(&["outbox", "list", "--state", "conflict"]);
@@ -108,7 +179,10 @@ async fn a_mark_changed_on_the_server_meanwhile_becomes_a_conflict() {
         .expect("the mark");
     assert_eq!(mark["state"], "conflict");
     // The server kept the other clerk's value: nothing overwritten blindly.
-    let server = sims.omniforge_admin.mark(&id, None, None, day).expect("server mark");
+    let server = sims
+        .omniforge_admin
+        .mark(&id, None, None, day)
+        .expect("server mark");
     assert_eq!(server.status, "present");
 }
 
@@ -135,7 +209,10 @@ fn secrets_and_the_cache_key_never_reach_the_logs() {
         logs.extend(out.stdout);
         logs.extend(out.stderr);
     }
-    assert!(contains(&logs, b"DEBUG") || contains(&logs, b"TRACE"), "tracing was not on");
+    assert!(
+        contains(&logs, b"DEBUG") || contains(&logs, b"TRACE"),
+        "tracing was not on"
+    );
     for s in &secrets {
         assert!(!contains(&logs, s.as_bytes()), "a secret reached the logs");
     }
@@ -143,9 +220,20 @@ fn secrets_and_the_cache_key_never_reach_the_logs() {
         .get_cache_key()
         .expect("keychain")
         .expect("the cache key");
-    assert!(!contains(&logs, key.to_hex().as_bytes()), "the cache key reached the logs");
+    assert!(
+        !contains(&logs, key.to_hex().as_bytes()),
+        "the cache key reached the logs"
+    );
     for (path, bytes) in files_under(&sd.data_dir()) {
-        assert!(!contains(&bytes, key.to_hex().as_bytes()), "key in {}", path.display());
-        assert!(!contains(&bytes, key.as_bytes()), "raw key in {}", path.display());
+        assert!(
+            !contains(&bytes, key.to_hex().as_bytes()),
+            "key in {}",
+            path.display()
+        );
+        assert!(
+            !contains(&bytes, key.as_bytes()),
+            "raw key in {}",
+            path.display()
+        );
     }
 }

@@ -12,8 +12,8 @@ use crate::pace::{Bucket, HeaderMeaning, Limits};
 #[serde(default, rename_all = "snake_case")]
 pub struct ConnectionSettings {
     /// Overrides the documented per-minute limit (OmniForge keys are issued with their own
-    /// ceiling). Matrix is never paced above 115 a minute whatever this says: at 120 the key
-    /// is disabled.
+    /// ceiling). Matrix is never paced above 115 a minute whatever this says (at 120 the key
+    /// is disabled), except a simulator on this computer, which is taken at its word.
     pub requests_per_minute: Option<u32>,
     /// Per-request timeout in seconds (default 30).
     pub timeout_secs: Option<u64>,

@@ -362,9 +362,10 @@ impl Http {
     ) -> Result<Reply, ConnectorError> {
         let mut attempt = 0u32;
         loop {
-            self.limiter.acquire(self.pace.as_ref()).await;
+            let ticket = self.limiter.acquire(self.pace.as_ref()).await;
             let result = self.once(call, &auth).await;
             let now = self.pace.now();
+            self.limiter.finish(ticket, now);
             let result = result.and_then(|reply| {
                 self.limiter.observe(now, &reply.headers);
                 match classify(self.system, &reply) {
@@ -522,9 +523,49 @@ impl Http {
         }
     }
 
-    /// Unwrapped access for error paths that need the limiter's view (tests, estimates).
+    /// `{base_url}{prefix}`, for messages.
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// Downloads a file from a signed link the system handed out (PowerSchool's document
+    /// blobs): no credentials are sent, the link itself grants access. HTTPS only (or this
+    /// computer). Returns the bytes and the content type.
+    pub async fn download(&self, url: &str) -> Result<(Vec<u8>, Option<String>), ConnectorError> {
+        let checked = check_base_url(self.system, url)?;
+        let response = self
+            .client
+            .get(checked)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ConnectorError::BadReply {
+                system: self.system,
+                kind: ReplyProblem::Truncated,
+                detail: format!("the file stopped part-way: {}", self.describe(&e)),
+            })?;
+        match status.as_u16() {
+            200..=299 => Ok((body.to_vec(), content_type)),
+            // Signed links expire within minutes: ask for a fresh one.
+            403 | 404 => Err(ConnectorError::NotFound {
+                system: self.system,
+                detail: format!("the download link answered {status} (expired or withdrawn)"),
+            }),
+            _ => Err(ConnectorError::Server {
+                system: self.system,
+                status: status.as_u16(),
+                detail: format!("the download answered {status}"),
+            }),
+        }
     }
 }
 

@@ -15,7 +15,7 @@ pub mod wire;
 pub use connection::{Connection, ConnectionSettings};
 pub use error::{AuthProblem, ConnectorError, ReplyProblem};
 pub use http::Item;
-pub use pace::{Limiter, Limits, Pace, RealPace, SharedPace};
+pub use pace::{Limiter, Limits, Pace, RealPace, SharedPace, Ticket};
 pub use redact::{Redactor, Secret};
 
 use serde_json::Value;

@@ -357,7 +357,11 @@ impl Matrix {
     }
 
     /// Attendance of a class on one date: one set of records (the meeting that day).
-    pub async fn attendance(&self, class_id: &str, date: NaiveDate) -> Result<Vec<Item<AttendanceSet>>, ConnectorError> {
+    pub async fn attendance(
+        &self,
+        class_id: &str,
+        date: NaiveDate,
+    ) -> Result<Vec<Item<AttendanceSet>>, ConnectorError> {
         let call = Self::function(&ROUTES.get_attendance)
             .query("class_id", class_id)
             .query("date", date.format("%Y-%m-%d"));

@@ -107,6 +107,11 @@ struct State {
     not_before: Option<DateTime<Utc>>,
 }
 
+/// A slot taken from a [`Limiter`], returned with [`Limiter::finish`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "hand the ticket back to Limiter::finish when the reply has come"]
+pub struct Ticket(DateTime<Utc>);
+
 /// One client's limiter. Cheap to clone; clones share state.
 #[derive(Clone)]
 pub struct Limiter {
@@ -154,12 +159,33 @@ impl Limiter {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits until a request may be sent, and counts it.
-    pub async fn acquire(&self, pace: &dyn Pace) {
-        let wait = self.reserve(pace.now());
+    /// Waits until a request may be sent, and counts it. Hand the ticket back to
+    /// [`Limiter::finish`] when the reply has come.
+    pub async fn acquire(&self, pace: &dyn Pace) -> Ticket {
+        let now = pace.now();
+        let wait = self.reserve(now);
         if !wait.is_zero() {
             tracing::debug!(wait_ms = wait.as_millis() as u64, "pacing");
             pace.sleep(wait).await;
+        }
+        Ticket(now + to_chrono(wait))
+    }
+
+    /// The request of `ticket` got its reply at `at`. The server saw it somewhere between the
+    /// slot and now: counting it at `at` keeps the window right however long the request
+    /// took to arrive, so no fixed window the server counts in can ever hold one too many.
+    pub fn finish(&self, ticket: Ticket, at: DateTime<Utc>) {
+        if at <= ticket.0 {
+            return;
+        }
+        let mut st = self.lock();
+        if st.per_window.is_none() {
+            return;
+        }
+        if let Some(i) = st.sent.iter().position(|t| *t == ticket.0) {
+            st.sent.remove(i);
+            let pos = st.sent.partition_point(|t| *t <= at);
+            st.sent.insert(pos, at);
         }
     }
 
@@ -396,6 +422,23 @@ mod tests {
             HeaderValue::from_str(&unix).unwrap(),
         );
         assert_eq!(l.rate_limited(now, &h), Duration::from_secs(42));
+    }
+
+    #[test]
+    fn slow_requests_are_counted_when_they_finish() {
+        // Two a minute. The first request takes 30 s to come back: the third may only go a
+        // full window after that reply, not after the first was sent.
+        let l = Limiter::new(window(2));
+        let now = t0();
+        assert_eq!(l.reserve(now), Duration::ZERO);
+        let first = Ticket(now);
+        assert_eq!(l.reserve(now), Duration::ZERO);
+        l.finish(first, now + chrono::Duration::seconds(30));
+        assert_eq!(l.reserve(now), Duration::from_secs(60));
+        let l = Limiter::new(window(2));
+        assert_eq!(l.reserve(now), Duration::ZERO);
+        assert_eq!(l.reserve(now), Duration::ZERO);
+        assert_eq!(l.reserve(now), Duration::from_secs(60));
     }
 
     #[test]

@@ -452,6 +452,16 @@ impl PowerSchool {
         }
     }
 
+    /// Downloads a family's document: asks for a fresh signed link, then fetches the file
+    /// from it (without credentials). Returns the bytes and the content type.
+    pub async fn download_document(
+        &self,
+        object_id: &str,
+    ) -> Result<(Vec<u8>, Option<String>), ConnectorError> {
+        let url = self.document_url(object_id).await?;
+        self.http.download(url.trim()).await
+    }
+
     /// Imports (creates or updates) one roster record. PowerSchool answers 200 either way;
     /// `"status": "Error"` is a refusal of the data.
     pub async fn import_roster_record(

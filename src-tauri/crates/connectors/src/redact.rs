@@ -9,7 +9,8 @@ use zeroize::Zeroizing;
 
 pub const REDACTED: &str = "[redacted]";
 
-const SECRET_PARAMS: &[&str] = &["api_key=", "client_secret=", "access_token="];
+/// Query or form parameters whose value is a credential (`sig=` signs a download link).
+const SECRET_PARAMS: &[&str] = &["api_key=", "client_secret=", "access_token=", "sig="];
 
 /// A credential (API key, client secret, token). Never printed: `Debug` shows `[redacted]`.
 #[derive(Clone, Default)]

@@ -174,6 +174,29 @@ async fn powerschool_imports_submissions_and_batches() {
     };
     let batches = p.batches("301", None, false).await.unwrap();
     assert!(batches.iter().any(|b| b.wire.id == batch_id));
+
+    // A family's document: a fresh signed link, then the file, without credentials.
+    let object = sims.powerschool_admin.document_ids()[0].clone();
+    let (bytes, content_type) = p.download_document(&object).await.unwrap();
+    let (want, want_type) = sims.powerschool_admin.document_bytes(&object).unwrap();
+    assert_eq!(bytes, want);
+    assert_eq!(content_type.as_deref(), Some(want_type));
+    let blob = sims
+        .shared
+        .recorder
+        .requests_for(SystemKind::PowerSchool)
+        .into_iter()
+        .find(|r| r.path.starts_with("/blobs/"))
+        .unwrap();
+    assert!(!blob.headers.contains_key("authorization"));
+    // Links die after two minutes; an old one is reported as gone, not as a fault.
+    let url = p.document_url(&object).await.unwrap();
+    sims.shared
+        .clock
+        .advance(std::time::Duration::from_secs(600));
+    let err = p.http().download(&url).await.unwrap_err();
+    assert_eq!(err.code(), "connector.not_found", "{err:?}");
+    assert!(!err.to_string().contains("sig="), "{err}");
 }
 
 #[tokio::test]

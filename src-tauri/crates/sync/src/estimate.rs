@@ -234,12 +234,21 @@ pub fn estimate(
         parts.push(("access tokens".into(), tokens));
         requests += tokens;
     }
-    let limited = limits.per_window.is_some() || limits.bucket.is_some();
+    // Said as the person set it ("12 a minute"), not with the latency margin taken off.
+    let per_minute = match limits.per_window {
+        Some(n) if limits.window == Duration::from_secs(60) => {
+            Some(f64::from(n).min(limits.steady_per_minute().ceil()))
+        }
+        _ if limits.per_window.is_some() || limits.bucket.is_some() => {
+            Some(limits.steady_per_minute())
+        }
+        _ => None,
+    };
     Estimate {
         system: connection.system,
         requests,
         floor: limits.floor(requests),
-        per_minute: limited.then(|| limits.steady_per_minute()),
+        per_minute,
         basis,
         parts,
     }

@@ -68,9 +68,12 @@ impl From<&EnrollmentRecord> for Person {
     }
 }
 
+/// One compared field: its name, and (comparison key, value as shown) when the record has it.
+type Field = (&'static str, Option<(String, String)>);
+
 /// The fields compared, with how a value is written for comparison (case, spacing and the
 /// way each system writes a grade do not count as disagreement).
-fn fields(s: &Person) -> [(&'static str, Option<(String, String)>); 4] {
+fn fields(s: &Person) -> [Field; 4] {
     let text = |v: &str| {
         let shown = v.trim().to_string();
         let key = v
@@ -137,7 +140,7 @@ pub fn match_people(students: &[Person]) -> MatchReport {
             external_id: external_id.clone(),
             records,
         });
-        let per_record: Vec<(System, [(&str, Option<(String, String)>); 4])> =
+        let per_record: Vec<(System, [Field; 4])> =
             group.iter().map(|s| (s.system, fields(s))).collect();
         for f in 0..4 {
             let name = per_record[0].1[f].0;

@@ -43,13 +43,28 @@ async fn omniforge_full_sync() {
     let d = &sims.district;
     let c = &t.cache;
     assert_eq!(count(c, "students", System::OmniForge), STUDENTS as u64);
-    assert_eq!(count(c, "guardians", System::OmniForge), d.guardians.len() as u64);
-    assert_eq!(count(c, "schools", System::OmniForge), d.schools.len() as u64);
-    assert_eq!(count(c, "sections", System::OmniForge), d.sections.len() as u64);
+    assert_eq!(
+        count(c, "guardians", System::OmniForge),
+        d.guardians.len() as u64
+    );
+    assert_eq!(
+        count(c, "schools", System::OmniForge),
+        d.schools.len() as u64
+    );
+    assert_eq!(
+        count(c, "sections", System::OmniForge),
+        d.sections.len() as u64
+    );
     let roster_rows: usize = d.sections.iter().map(|s| s.students.len()).sum();
-    assert_eq!(count(c, "enrollments", System::OmniForge), roster_rows as u64);
+    assert_eq!(
+        count(c, "enrollments", System::OmniForge),
+        roster_rows as u64
+    );
     let links: usize = d.students.iter().map(|s| s.guardians.len()).sum();
-    assert_eq!(count(c, "student_guardians", System::OmniForge), links as u64);
+    assert_eq!(
+        count(c, "student_guardians", System::OmniForge),
+        links as u64
+    );
     let yesterday_marks = count(c, "attendance_marks", System::OmniForge);
     let enrolled = d
         .students
@@ -58,10 +73,16 @@ async fn omniforge_full_sync() {
         .count() as u64;
     assert_eq!(yesterday_marks, enrolled);
     no_429(&sims, System::OmniForge);
-    let sent = sims.shared.recorder.requests_for(schooldesk_sim::SystemKind::OmniForge);
+    let sent = sims
+        .shared
+        .recorder
+        .requests_for(schooldesk_sim::SystemKind::OmniForge);
     assert_eq!(s.requests, sent.len() as u64);
     // Lists at 200 a page, then one call per student for guardian links.
-    assert_eq!(requests_to(&sims, System::OmniForge, "/guardians"), STUDENTS);
+    assert_eq!(
+        requests_to(&sims, System::OmniForge, "/guardians"),
+        STUDENTS
+    );
     assert!(s.requests < STUDENTS as u64 + 120, "{}", s.requests);
     assert_eq!(s.rows["students"], STUDENTS as u64);
     // At 60 a minute, about 2,100 requests take at least 35 minutes of (simulated) time.
@@ -106,7 +127,10 @@ async fn matrix_full_sync_drops_password_and_ssn() {
     let c = &t.cache;
     let classes: Vec<_> = d.sections.iter().filter(|s| !s.is_homeroom).collect();
     assert_eq!(count(c, "students", System::Matrix), STUDENTS as u64);
-    assert_eq!(count(c, "guardians", System::Matrix), d.guardians.len() as u64);
+    assert_eq!(
+        count(c, "guardians", System::Matrix),
+        d.guardians.len() as u64
+    );
     assert_eq!(count(c, "sections", System::Matrix), classes.len() as u64);
     let roster_rows: usize = classes.iter().map(|s| s.students.len()).sum();
     assert_eq!(count(c, "enrollments", System::Matrix), roster_rows as u64);
@@ -121,14 +145,23 @@ async fn matrix_full_sync_drops_password_and_ssn() {
             assert!(st.source.raw.get("ssn").is_none());
         }
     }
-    let guardians = c.guardians_of(System::Matrix, &sims.matrix_admin.user_id_of_student(0).to_string()).unwrap();
+    let guardians = c
+        .guardians_of(
+            System::Matrix,
+            &sims.matrix_admin.user_id_of_student(0).to_string(),
+        )
+        .unwrap();
     assert!(!guardians.is_empty());
     for (g, _) in guardians {
         assert!(g.source.raw.get("ssn").is_none() && g.source.raw.get("password").is_none());
     }
     // 100 a page for lists, then roster, grades and today's register per class.
     let minimum = 3 * classes.len() as u64;
-    assert!(s.requests >= minimum && s.requests < minimum + 60, "{}", s.requests);
+    assert!(
+        s.requests >= minimum && s.requests < minimum + 60,
+        "{}",
+        s.requests
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,7 +173,10 @@ async fn hubmis_full_sync_with_learning_support() {
     let d = &sims.district;
     let c = &t.cache;
     assert_eq!(count(c, "students", System::Hubmis), STUDENTS as u64);
-    assert_eq!(count(c, "guardians", System::Hubmis), d.guardians.len() as u64);
+    assert_eq!(
+        count(c, "guardians", System::Hubmis),
+        d.guardians.len() as u64
+    );
     let links: usize = d.students.iter().map(|s| s.guardians.len()).sum();
     assert_eq!(count(c, "student_guardians", System::Hubmis), links as u64);
     let homerooms = d.sections.iter().filter(|s| s.is_homeroom).count();
@@ -156,8 +192,14 @@ async fn hubmis_full_sync_with_learning_support() {
         .iter()
         .map(|s| sims.hubmis_admin.learning_support_review_ids(*s).len())
         .sum();
-    assert_eq!(count(c, "learning_support_records", System::Hubmis), records as u64);
-    assert_eq!(count(c, "learning_support_reviews", System::Hubmis), reviews as u64);
+    assert_eq!(
+        count(c, "learning_support_records", System::Hubmis),
+        records as u64
+    );
+    assert_eq!(
+        count(c, "learning_support_reviews", System::Hubmis),
+        reviews as u64
+    );
     assert_eq!(count(c, "attendance_codes", System::Hubmis), 17);
     no_429(&sims, System::Hubmis);
     // Lists at 1,000 a page; per student only the review lists of students with records.
@@ -189,7 +231,10 @@ async fn learning_support_is_synced_only_when_turned_on() {
     )
     .await;
     assert!(s.completed);
-    assert_eq!(count(&t.cache, "learning_support_records", System::Hubmis), 0);
+    assert_eq!(
+        count(&t.cache, "learning_support_records", System::Hubmis),
+        0
+    );
     assert_eq!(requests_to(&sims, System::Hubmis, "learning-support"), 0);
 }
 

@@ -28,7 +28,7 @@ impl Pace for SimPace {
 
 /// A school-day morning (a Tuesday), inside the simulated school year.
 pub fn morning() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 10, 7, 9, 30, 0).unwrap()
+    Utc.with_ymd_and_hms(2026, 10, 6, 9, 30, 0).unwrap()
 }
 
 pub async fn start(students: usize) -> Simulators {

@@ -63,7 +63,8 @@ pub(crate) fn begin_run(
 ) -> Result<RunState, CacheError> {
     let previous: Option<StoredRun> = tx.sync_state(system, RUN)?.and_then(|s| decode(s.progress));
     if let Some(p) = &previous {
-        let resume = !p.complete && !(mode == SyncMode::Full && p.mode == SyncMode::Incremental);
+        let full_over_incremental = mode == SyncMode::Full && p.mode == SyncMode::Incremental;
+        let resume = !p.complete && !full_over_incremental;
         if resume {
             return Ok(RunState {
                 id: p.id,

@@ -29,7 +29,7 @@ impl Pace for SimPace {
 
 /// A Tuesday morning in the simulated school year.
 pub fn morning() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 10, 7, 9, 30, 0).unwrap()
+    Utc.with_ymd_and_hms(2026, 10, 6, 9, 30, 0).unwrap()
 }
 
 pub async fn start(students: usize) -> Simulators {
@@ -107,7 +107,14 @@ pub async fn sync(
     mode: SyncMode,
 ) -> SystemSummary {
     let (connector, connection) = pair(sims, system);
-    sync_system(cache, &connector, &connection, mode, &SyncContext::default()).await
+    sync_system(
+        cache,
+        &connector,
+        &connection,
+        mode,
+        &SyncContext::default(),
+    )
+    .await
 }
 
 /// Rows of `table` the cache holds for `system`.
