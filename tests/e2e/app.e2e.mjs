@@ -110,6 +110,11 @@ class WebDriver {
   }
 
   async screenshot(path) {
+    // Let WebKit paint what the DOM already holds (two frames), or the picture can lag.
+    await this.executeAsync(
+      "const done = arguments[arguments.length - 1];" +
+        "requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+    );
     const png = await this.call("GET", this.s("/screenshot"));
     writeFileSync(path, Buffer.from(png, "base64"));
   }
@@ -179,7 +184,7 @@ describe("the Schooldesk app", () => {
     const cached = await wd.executeAsync(
       `const done = arguments[arguments.length - 1];
        window.__TAURI_INTERNALS__.invoke("list_students", { search: null })
-         .then((rows) => done({ rows }), (error) => done({ error }));`,
+         .then((list) => done({ rows: list.students }), (error) => done({ error }));`,
     );
     assert.equal(cached.error, undefined, `list_students failed: ${JSON.stringify(cached.error)}`);
     assert.ok(cached.rows.length > 0, "the cache holds no students after the demo sync");
@@ -203,7 +208,7 @@ describe("the Schooldesk app", () => {
     const answer = await wd.executeAsync(
       `const done = arguments[arguments.length - 1];
        window.__TAURI_INTERNALS__.invoke("list_students", { search: arguments[0] })
-         .then((rows) => done({ rows }), (error) => done({ error }));`,
+         .then((list) => done({ rows: list.students }), (error) => done({ error }));`,
       [first.family_name],
     );
     assert.equal(answer.error, undefined, `search failed: ${JSON.stringify(answer.error)}`);

@@ -94,6 +94,12 @@ pub fn run(cli: Cli) -> Result<()> {
                     vec![e.system.to_string(), e.to_string()]
                 });
             }
+            if !json {
+                // Say up front what the rate limits will make this cost.
+                for e in desk.estimate(&systems, mode)? {
+                    eprintln!("{e}");
+                }
+            }
             let bar = progress_bar(json);
             let on_progress = progress_sink(bar.clone());
             let report = runtime()?.block_on(desk.sync(&systems, mode, on_progress));

@@ -34,7 +34,7 @@ pub enum DeskError {
          store it."
     )]
     SecretMissing(&'static str),
-    #[error("Cannot use the data folder {}: {source}. Choose another with --data-dir.", .path.display())]
+    #[error("Cannot use the data folder {}: {source}. Choose another data folder (the --data-dir option or the SCHOOLDESK_DATA_DIR setting).", .path.display())]
     DataDir {
         path: PathBuf,
         source: std::io::Error,
@@ -340,12 +340,30 @@ impl Desk {
     }
 
     /// Students from the cache; `search` matches the start of name words or the external id.
+    ///
+    /// Systems name a student's homeroom by its section id; people know it by its name, so
+    /// `homeroom` comes back as the section's name where the cache has that section.
     pub fn students(&self, search: Option<&str>, limit: Option<usize>) -> Result<Vec<Student>> {
-        Ok(self.cache.students(&StudentQuery {
+        let mut students = self.cache.students(&StudentQuery {
             search: search.map(str::to_string).filter(|s| !s.trim().is_empty()),
             limit,
             ..StudentQuery::default()
-        })?)
+        })?;
+        let mut names: BTreeMap<(System, String), Option<String>> = BTreeMap::new();
+        for s in &mut students {
+            let Some(id) = s.homeroom.clone() else {
+                continue;
+            };
+            let key = (s.source.system, id);
+            if !names.contains_key(&key) {
+                let name = self.cache.section(key.0, &key.1)?.map(|sec| sec.name);
+                names.insert(key.clone(), name);
+            }
+            if let Some(Some(name)) = names.get(&key) {
+                s.homeroom = Some(name.clone());
+            }
+        }
+        Ok(students)
     }
 
     pub fn status(&self) -> Result<Status> {
