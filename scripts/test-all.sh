@@ -17,7 +17,9 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "Rust tests (real SQLCipher files, real Secret Service keychain, simulators over loopback)"
-bash scripts/with-keyring.sh cargo test --workspace --locked
+rust_log=$(mktemp)
+trap 'rm -f "$rust_log"' EXIT
+bash scripts/with-keyring.sh cargo test --workspace --locked 2>&1 | tee "$rust_log"
 
 step "UI tests (Vitest, Playwright in Chromium)"
 (cd ui && npm run --silent test && npm run --silent test:browser)
@@ -27,3 +29,5 @@ bash scripts/e2e.sh
 
 step "all checks passed"
 echo "artifacts (screenshots): $root/artifacts"
+# The closing line: Rust totals (the UI and e2e runners print their own above).
+awk '/^test result:/ {p += $4; f += $6} END {printf "rust: %d passed, %d failed\n", p, f}' "$rust_log"
