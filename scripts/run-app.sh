@@ -14,6 +14,8 @@ There is no display here, so the Schooldesk window cannot open. Either:
   - run it on a virtual display:   xvfb-run -a scripts/run-app.sh
   - or use the command line:       cargo run -p schooldesk-cli -- demo
                                    cargo run -p schooldesk-cli -- students --search smith
+    (the cache key lives in the OS keychain; in a session with no Secret Service, run the
+     command line inside a throwaway one: scripts/with-keyring.sh cargo run -p schooldesk-cli -- demo)
 MSG
   exit 1
 fi
@@ -26,8 +28,13 @@ app="${CARGO_TARGET_DIR:-target}/debug/schooldesk-app"
 # The cache key lives in the OS keychain. A desktop session has one (Secret Service); a bare
 # session (a server, a container, xvfb-run) may not: then use a throwaway keychain and a
 # throwaway data folder, since the key dies with it.
-if dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
-     org.freedesktop.DBus.Peer.Ping >/dev/null 2>&1; then
+keychain_works() {
+  [ -n "${DBUS_SESSION_BUS_ADDRESS:-}" ] || return 1
+  printf probe | timeout 5 secret-tool store --label='Schooldesk keychain probe' schooldesk-probe 1 \
+    >/dev/null 2>&1 || return 1
+  timeout 5 secret-tool clear schooldesk-probe 1 >/dev/null 2>&1 || true
+}
+if keychain_works; then
   exec "$app"
 fi
 echo "No Secret Service keychain in this session: using a temporary one (demo data is not kept)."

@@ -140,7 +140,10 @@ pub fn shell<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tau
         ])
         .setup(move |app| {
             let shell = Shell::open(&config, app.package_info().version.to_string());
-            tracing::info!(data_dir = %config.data_dir.display(), demo = shell.demo, "desk opened");
+            match &shell.desk {
+                Ok(_) => tracing::info!(data_dir = %config.data_dir.display(), demo = shell.demo, "desk opened"),
+                Err(e) => tracing::error!(data_dir = %config.data_dir.display(), error = %e.message, "the desk could not be opened"),
+            }
             let demo_desk = shell.desk.as_ref().ok().filter(|_| shell.demo).cloned();
             app.manage(shell);
             if let Some(desk) = demo_desk {
