@@ -153,3 +153,62 @@ fn schooldesk_connectors_connection(
 ) -> schooldesk_connectors::Connection {
     schooldesk_connectors::Connection::new(system, url)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_are_downloaded_once_then_exported_from_the_cache_offline() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let desk = Desk::open(&dir.path().join("data")).expect("open desk");
+    let running = demo::start(
+        &desk,
+        &DemoOptions {
+            seed: 5,
+            students: 50,
+        },
+        |_| {},
+    )
+    .await
+    .expect("demo");
+
+    let first = desk
+        .export_documents(&dir.path().join("online"))
+        .await
+        .expect("export");
+    assert!(first.written > 0, "{}", first.describe());
+    assert_eq!(first.downloaded, first.written);
+    assert!(first.missing.is_empty());
+    let files = walk(&dir.path().join("online"));
+    assert_eq!(files.len(), first.written as usize);
+    for f in &files {
+        let bytes = std::fs::read(f).expect("read");
+        let name = f.to_string_lossy();
+        if name.ends_with(".pdf") {
+            assert!(bytes.starts_with(b"%PDF"), "{name}");
+        } else {
+            assert!(
+                name.ends_with(".jpg") && bytes.starts_with(&[0xFF, 0xD8]),
+                "{name}"
+            );
+        }
+    }
+
+    // No network: the same files come out of the encrypted cache.
+    running.sims.shared.faults.set_offline(true);
+    let second = desk
+        .export_documents(&dir.path().join("offline"))
+        .await
+        .expect("export offline");
+    assert_eq!((second.written, second.downloaded), (first.written, 0));
+    assert_eq!(walk(&dir.path().join("offline")).len(), files.len());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}

@@ -355,6 +355,19 @@ impl Cache {
     }
 
     /// One document with its content, if downloaded.
+    /// Every document of `system` (or all systems), without file content, by system and id.
+    pub fn documents(&self, system: Option<System>) -> Result<Vec<Document>> {
+        self.read(|c| {
+            let sql = format!(
+                "{} WHERE (?1 IS NULL OR t.system = ?1) ORDER BY t.system, t.source_id",
+                rows::select_from::<Document>("t").replace(", t.content FROM", ", NULL FROM")
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let docs = stmt.query_map([system.map(System::as_str)], rows::from_row::<Document>)?;
+            Ok(docs.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
     pub fn document(&self, system: System, source_id: &str) -> Result<Option<Document>> {
         self.read(|c| rows::get(c, system, source_id))
     }

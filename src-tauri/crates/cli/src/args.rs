@@ -143,6 +143,12 @@ pub enum ExportCommand {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Enrollment documents (PDF, JPEG) into a folder, one subfolder per student. Files not
+    /// yet downloaded are fetched (and kept in the cache) when the system is reachable.
+    Documents {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// A day's register (every mark, with whether it reached its system) as CSV.
     Register {
         #[arg(long, value_parser = parse_date)]

@@ -253,6 +253,11 @@ pub fn run(cli: Cli) -> Result<()> {
                 &format!("Wrote {} students to {}.", students.len(), out.display()),
             )
         }
+        Command::Export(ExportCommand::Documents { out }) => {
+            let desk = Desk::open(&data_dir)?;
+            let report = runtime()?.block_on(desk.export_documents(&out))?;
+            summary(json, &report, &report.describe())
+        }
         Command::Export(ExportCommand::Register { date, out }) => {
             let desk = Desk::open(&data_dir)?;
             let marks = desk.register(date, None)?;

@@ -154,6 +154,15 @@ fn bad_input_to_every_command_changes_nothing() {
         );
     }
 
+    // A file where the documents folder should be.
+    let file = sd.dir.path().join("not-a-folder");
+    std::fs::write(&file, b"x").expect("file");
+    let line = sd.fails(
+        &["export", "documents", "--out", file.to_str().expect("path")],
+        None,
+    );
+    assert!(line.contains("not-a-folder"), "{line}");
+
     assert_eq!(before, sd.snapshot(), "a refused command changed the cache");
     assert!(
         sd.data_dir().join("schooldesk.db").exists(),

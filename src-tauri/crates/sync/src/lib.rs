@@ -4,6 +4,7 @@
 
 pub mod demo;
 pub mod desk;
+pub mod documents;
 pub mod estimate;
 pub mod matching;
 pub mod pull;
