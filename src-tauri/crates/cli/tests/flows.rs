@@ -7,7 +7,7 @@ use common::*;
 
 use chrono::Utc;
 use schooldesk_cache::Keychain;
-use schooldesk_sim::{SimConfig, Simulators};
+use schooldesk_sim::SimConfig;
 
 #[test]
 fn demo_fills_the_cache_from_all_four_systems() {
@@ -100,14 +100,7 @@ fn hubmis_marks_are_kept_locally_and_exported_as_a_register() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mark_changed_on_the_server_meanwhile_becomes_a_conflict() {
-    let mut config = SimConfig {
-        students: 60,
-        ..SimConfig::default()
-    };
-    for key in &mut config.omniforge.keys {
-        key.requests_per_minute = None;
-    }
-    let sims = Simulators::start(config.clone()).await.expect("simulators");
+    let (sims, config) = omniforge_without_ceiling(60).await;
     let sd = Sd::new();
     let base = sims.omniforge.base_url.clone();
     let key = config.omniforge.key().to_string();

@@ -8,7 +8,7 @@ use common::*;
 
 use chrono::Utc;
 use rand::{Rng, SeedableRng};
-use schooldesk_sim::{SimConfig, Simulators, SystemKind};
+use schooldesk_sim::SystemKind;
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::Duration;
@@ -17,14 +17,7 @@ const CYCLES: usize = 60;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_killed_at_random_applies_every_write_exactly_once() {
-    let mut config = SimConfig {
-        students: 60,
-        ..SimConfig::default()
-    };
-    for key in &mut config.omniforge.keys {
-        key.requests_per_minute = None;
-    }
-    let sims = Simulators::start(config.clone()).await.expect("simulators");
+    let (sims, config) = omniforge_without_ceiling(60).await;
     let sd = Sd::new();
     let key = config.omniforge.key().to_string();
     let base = sims.omniforge.base_url.clone();

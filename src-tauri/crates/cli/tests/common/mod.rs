@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use schooldesk_sim::{SimConfig, Simulators};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -121,4 +122,18 @@ pub fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The simulators, with the OmniForge key issued without a rate ceiling, so tests that send
+/// many writes measure Schooldesk rather than the documented 60 a minute.
+pub async fn omniforge_without_ceiling(students: usize) -> (Simulators, SimConfig) {
+    let mut config = SimConfig {
+        students,
+        ..SimConfig::default()
+    };
+    for key in &mut config.omniforge.keys {
+        key.requests_per_minute = None;
+    }
+    let sims = Simulators::start(config.clone()).await.expect("simulators");
+    (sims, config)
 }
