@@ -10,7 +10,14 @@ fn main() {
     // Declaring the app's commands makes them deny-by-default: a window may call only what
     // its capability (capabilities/default.json) grants.
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
-        tauri_build::AppManifest::new().commands(&["list_students", "list_outbox", "app_status"]),
+        tauri_build::AppManifest::new().commands(&[
+            "list_students",
+            "list_outbox",
+            "app_status",
+            "desk_activity",
+            "sync_now",
+            "send_now",
+        ]),
     ))
     .expect("failed to prepare the Tauri build (tauri.conf.json, capabilities, icons)");
 }

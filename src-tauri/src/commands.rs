@@ -4,7 +4,7 @@
 use tauri::State;
 
 use crate::error::AppError;
-use crate::ipc::{AppStatus, OutboxRow, StudentList, STUDENT_PAGE};
+use crate::ipc::{ActivityView, AppStatus, OutboxRow, StudentList, STUDENT_PAGE};
 use crate::Shell;
 
 /// Students from every system, optionally narrowed by words that start a name or the
@@ -33,4 +33,26 @@ pub async fn list_outbox(shell: State<'_, Shell>) -> Result<Vec<OutboxRow>, AppE
 #[tauri::command]
 pub async fn app_status(shell: State<'_, Shell>) -> Result<AppStatus, AppError> {
     Ok(shell.status())
+}
+
+/// Where syncs, sending and reachability stand now (then follow `desk-activity` events).
+#[tauri::command]
+pub async fn desk_activity(shell: State<'_, Shell>) -> Result<ActivityView, AppError> {
+    Ok(shell.activity())
+}
+
+/// "Sync now": every connected system, at once.
+#[tauri::command]
+pub async fn sync_now(shell: State<'_, Shell>) -> Result<(), AppError> {
+    shell
+        .engine()?
+        .sync_now(Vec::new(), schooldesk_sync::pull::SyncMode::Incremental);
+    Ok(())
+}
+
+/// "Send now": the outbox at once, including writes held back while their system was down.
+#[tauri::command]
+pub async fn send_now(shell: State<'_, Shell>) -> Result<(), AppError> {
+    shell.engine()?.send_now();
+    Ok(())
 }

@@ -15,6 +15,9 @@ pub enum AppError {
     Unavailable(ErrorPayload),
     #[error("A background task of Schooldesk stopped unexpectedly ({0}). Restart Schooldesk; if it happens again, report it with the log.")]
     Task(String),
+    /// The engine is not running yet (the cache did not open, or the demo is starting).
+    #[error("Schooldesk is still starting; try again in a moment.")]
+    Starting,
 }
 
 impl AppError {
@@ -24,7 +27,12 @@ impl AppError {
             AppError::Desk(e) => ErrorPayload {
                 code: e.code().to_string(),
                 message: e.user_message(),
-                retryable: desk_error_is_retryable(e),
+                retryable: e.is_retryable(),
+            },
+            AppError::Starting => ErrorPayload {
+                code: "shell.starting".into(),
+                message: self.to_string(),
+                retryable: true,
             },
             AppError::Task(_) => ErrorPayload {
                 code: "shell.task".into(),
@@ -32,16 +40,6 @@ impl AppError {
                 retryable: true,
             },
         }
-    }
-}
-
-/// Whether the same call can succeed later without anyone changing anything: the network,
-/// a server, a locked keychain or a busy file. Keyed on the core's stable codes.
-fn desk_error_is_retryable(e: &DeskError) -> bool {
-    match e {
-        DeskError::Connector(c) => c.is_retryable(),
-        DeskError::Demo(_) => true,
-        other => matches!(other.code(), "cache.keychain" | "cache.io" | "cache.sqlite"),
     }
 }
 

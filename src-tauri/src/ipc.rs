@@ -134,7 +134,7 @@ impl From<OutboxEntry> for OutboxRow {
     }
 }
 
-/// Where the first sync stands. The UI polls `app_status` until it leaves `starting`.
+/// Where the first sync stands. The shell emits `app-status` when it changes.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SyncPhase {
@@ -196,6 +196,127 @@ impl StudentList {
     }
 }
 
+/// The events the shell emits, by name. The UI subscribes to these instead of polling.
+pub mod events {
+    /// [`super::ChangesView`]: data changed; re-read what shows these tables.
+    pub const DESK_CHANGED: &str = "desk-changed";
+    /// [`super::ActivityView`]: syncs, sending and reachability moved on.
+    pub const DESK_ACTIVITY: &str = "desk-activity";
+    /// [`super::AppStatus`]: the first sync (or the demo) started, finished or failed.
+    pub const APP_STATUS: &str = "app-status";
+}
+
+/// A problem shown on the Today screen: a sentence and whether trying again can help.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ProblemView {
+    pub code: String,
+    pub message: String,
+    pub retryable: bool,
+}
+
+/// One connected system as the status strip shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct SystemActivityView {
+    pub system: SystemId,
+    pub system_name: String,
+    pub syncing: bool,
+    /// The phase running ("students", "guardian links"…) while syncing.
+    pub phase: Option<String>,
+    #[ts(type = "number")]
+    pub rows: u64,
+    /// Requests still expected in the running sync, from its estimate.
+    #[ts(type = "number | null")]
+    pub requests_left: Option<u64>,
+    /// Today's registers are in the cache: a register can be taken now.
+    pub register_ready: bool,
+    /// RFC 3339, UTC.
+    pub last_sync_at: Option<String>,
+    /// RFC 3339, UTC.
+    pub next_sync_at: Option<String>,
+    /// False while the system does not answer (work continues from the cache).
+    pub reachable: bool,
+    pub problem: Option<ProblemView>,
+}
+
+/// Where the desk stands: every connected system and the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ActivityView {
+    pub systems: Vec<SystemActivityView>,
+    /// The outbox is being sent right now.
+    pub sending: bool,
+    /// Writes waiting to be sent.
+    #[ts(type = "number")]
+    pub waiting: u64,
+    #[ts(type = "number")]
+    pub conflicts: u64,
+    #[ts(type = "number")]
+    pub failed: u64,
+    /// No connected system answers: everything shown comes from the cache.
+    pub offline: bool,
+}
+
+impl From<schooldesk_sync::DeskActivity> for ActivityView {
+    fn from(a: schooldesk_sync::DeskActivity) -> Self {
+        let count = |state: &str| a.outbox.get(state).copied().unwrap_or(0);
+        ActivityView {
+            waiting: count("pending") + count("sending"),
+            conflicts: count("conflict"),
+            failed: count("failed"),
+            sending: a.sending,
+            offline: a.offline,
+            systems: a
+                .systems
+                .into_iter()
+                .map(|s| SystemActivityView {
+                    system: s.system.into(),
+                    system_name: s.system.display_name().to_string(),
+                    syncing: s.syncing,
+                    phase: s.progress.as_ref().map(|p| p.phase.clone()),
+                    rows: s.progress.as_ref().map_or(0, |p| p.rows),
+                    requests_left: s.progress.as_ref().and_then(|p| p.remaining_estimate),
+                    register_ready: s.register_ready,
+                    last_sync_at: s.last_sync_at.map(|t| t.to_rfc3339()),
+                    next_sync_at: s.next_sync_at.map(|t| t.to_rfc3339()),
+                    reachable: s.reachable,
+                    problem: s.problem.map(|p| ProblemView {
+                        code: p.code,
+                        message: p.message,
+                        retryable: p.retryable,
+                    }),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What changed in the cache (one batch of the engine's change events).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ChangesView {
+    /// Who changed it: `user` (this desk), `sync`, `replay`, `other_process`.
+    pub origins: Vec<String>,
+    /// The tables written (`students`, `attendance_marks`, `outbox`, …). With
+    /// `other_process` anything may have changed: re-read everything shown.
+    pub tables: Vec<String>,
+}
+
+impl From<schooldesk_sync::engine::Changes> for ChangesView {
+    fn from(c: schooldesk_sync::engine::Changes) -> Self {
+        ChangesView {
+            origins: c
+                .origins
+                .iter()
+                .map(|o| {
+                    serde_json::to_value(o)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                })
+                .collect(),
+            tables: c.tables.keys().cloned().collect(),
+        }
+    }
+}
+
 /// The generated TypeScript for the whole surface, in a stable order.
 pub fn typescript_bindings() -> String {
     fn push<T: TS>(out: &mut String, cfg: &ts_rs::Config) {
@@ -220,5 +341,15 @@ pub fn typescript_bindings() -> String {
     push::<SyncPhase>(&mut out, &cfg);
     push::<AppStatus>(&mut out, &cfg);
     push::<ErrorPayload>(&mut out, &cfg);
+    push::<ProblemView>(&mut out, &cfg);
+    push::<SystemActivityView>(&mut out, &cfg);
+    push::<ActivityView>(&mut out, &cfg);
+    push::<ChangesView>(&mut out, &cfg);
+    out.push_str(&format!(
+        "\n/** The events the shell emits (src-tauri/src/ipc.rs `events`). */\nexport const EVENTS = {{ deskChanged: \"{}\", deskActivity: \"{}\", appStatus: \"{}\" }} as const;\n",
+        events::DESK_CHANGED,
+        events::DESK_ACTIVITY,
+        events::APP_STATUS
+    ));
     out
 }

@@ -9,13 +9,13 @@ pub mod ipc;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use tauri::{Manager, Runtime};
+use tauri::{Emitter, Manager, Runtime};
 
 use schooldesk_sync::demo::{self, Demo, DemoOptions};
-use schooldesk_sync::{Desk, DeskError};
+use schooldesk_sync::{Desk, DeskError, DeskEvent, Engine, Schedule};
 
 use crate::error::AppError;
-use crate::ipc::{AppStatus, ErrorPayload, SyncPhase};
+use crate::ipc::{events, ActivityView, AppStatus, ChangesView, ErrorPayload, SyncPhase};
 
 /// Overrides where the cache lives (tests and e2e use a temp dir).
 pub const DATA_DIR_ENV: &str = "SCHOOLDESK_DATA_DIR";
@@ -41,26 +41,41 @@ impl ShellConfig {
 pub struct Shell {
     version: String,
     data_dir: PathBuf,
+    /// The real profile's desk, or the demo profile's when nothing real is connected.
     desk: Result<Desk, ErrorPayload>,
     demo: bool,
     phase: Arc<Mutex<SyncPhase>>,
     /// Keeps the demo simulators alive for as long as the app runs.
     demo_district: Mutex<Option<Demo>>,
+    /// The live desk: syncs, replay, reconnects, change events. Set once the cache is open
+    /// (and, in demo mode, once the demo district is up).
+    engine: Mutex<Option<Arc<Engine>>>,
 }
 
 impl Shell {
     fn open(config: &ShellConfig, version: String) -> Shell {
-        let desk = Desk::open(&config.data_dir).map_err(|e| AppError::from(e).payload());
-        // With nothing connected there is nothing real to show: run the demo district so a
-        // new install (and every test) has a working desk.
-        let wants_demo = match &desk {
+        let real = Desk::open(&config.data_dir).map_err(|e| AppError::from(e).payload());
+        // With nothing connected there is nothing real to show: run the demo district, in
+        // its own profile (own cache file and key), so a new install has a working desk and
+        // demo data never mixes with a school's.
+        let wants_demo = match &real {
             Ok(desk) => demo::wants_demo(desk).map_err(|e| AppError::from(e).payload()),
             Err(error) => Err(error.clone()),
         };
-        let (demo, phase) = match wants_demo {
-            Ok(true) => (true, SyncPhase::Starting { detail: None }),
-            Ok(false) => (false, SyncPhase::Ready),
-            Err(error) => (false, SyncPhase::Failed { error }),
+        let (desk, demo, phase) = match wants_demo {
+            Ok(true) => (
+                Desk::open_demo(&config.data_dir).map_err(|e| AppError::from(e).payload()),
+                true,
+                SyncPhase::Starting { detail: None },
+            ),
+            Ok(false) => (real, false, SyncPhase::Ready),
+            Err(error) => (real, false, SyncPhase::Failed { error }),
+        };
+        let phase = match (&desk, phase) {
+            (Err(error), _) => SyncPhase::Failed {
+                error: error.clone(),
+            },
+            (Ok(_), phase) => phase,
         };
         Shell {
             version,
@@ -69,6 +84,7 @@ impl Shell {
             demo,
             phase: Arc::new(Mutex::new(phase)),
             demo_district: Mutex::new(None),
+            engine: Mutex::new(None),
         }
     }
 
@@ -79,6 +95,28 @@ impl Shell {
             data_dir: self.data_dir.display().to_string(),
             sync: self.phase.lock().expect("phase lock poisoned").clone(),
         }
+    }
+
+    /// Where syncs and sending stand (empty until the engine runs).
+    pub fn activity(&self) -> ActivityView {
+        self.engine
+            .lock()
+            .expect("engine lock poisoned")
+            .as_ref()
+            .map(|e| e.activity())
+            .unwrap_or_default()
+            .into()
+    }
+
+    pub fn engine(&self) -> Result<Arc<Engine>, AppError> {
+        if let Err(error) = &self.desk {
+            return Err(AppError::Unavailable(error.clone()));
+        }
+        self.engine
+            .lock()
+            .expect("engine lock poisoned")
+            .clone()
+            .ok_or(AppError::Starting)
     }
 
     fn desk(&self) -> Result<Desk, AppError> {
@@ -93,37 +131,86 @@ impl Shell {
         let desk = self.desk()?;
         Ok(tauri::async_runtime::spawn_blocking(move || query(&desk)).await??)
     }
-
-    fn set_phase(&self, phase: SyncPhase) {
-        *self.phase.lock().expect("phase lock poisoned") = phase;
-    }
 }
 
-/// Starts the demo district in the background; the UI sees `starting` (with what is being
-/// synced) until its first sync has finished.
+fn set_phase<R: Runtime>(app: &tauri::AppHandle<R>, phase: SyncPhase) {
+    let shell = app.state::<Shell>();
+    *shell.phase.lock().expect("phase lock poisoned") = phase;
+    let _ = app.emit(events::APP_STATUS, shell.status());
+}
+
+/// Starts the engine on `desk` and forwards its events to the window.
+async fn start_engine<R: Runtime>(app: &tauri::AppHandle<R>, desk: Desk, sync_at_start: bool) {
+    let schedule = Schedule {
+        sync_at_start,
+        ..Schedule::default()
+    };
+    let engine = Arc::new(Engine::start(desk, schedule, Arc::new(chrono::Utc::now)));
+    let mut events = engine.subscribe();
+    *app.state::<Shell>()
+        .engine
+        .lock()
+        .expect("engine lock poisoned") = Some(engine.clone());
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(DeskEvent::Changed(changes)) => {
+                    let _ = app.emit(events::DESK_CHANGED, ChangesView::from(changes));
+                }
+                Ok(DeskEvent::Activity(activity)) => {
+                    let _ = app.emit(events::DESK_ACTIVITY, ActivityView::from(activity));
+                }
+                // Fell behind: tell the window to re-read everything.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    let _ = app.emit(
+                        events::DESK_CHANGED,
+                        ChangesView {
+                            origins: vec!["other_process".into()],
+                            tables: Vec::new(),
+                        },
+                    );
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+/// Starts the demo district in the background, then the engine on it; the UI sees
+/// `starting` (with what is being synced) until its first sync has finished.
 fn start_demo<R: Runtime>(app: &tauri::AppHandle<R>, desk: Desk) {
     let app = app.clone();
-    let phase = app.state::<Shell>().phase.clone();
     tauri::async_runtime::spawn(async move {
+        let progress_app = app.clone();
         let on_progress = move |p: &schooldesk_sync::pull::Progress| {
             let detail = format!("{}: {} ({} rows)", p.system.display_name(), p.phase, p.rows);
-            *phase.lock().expect("phase lock poisoned") = SyncPhase::Starting {
-                detail: Some(detail),
-            };
+            set_phase(
+                &progress_app,
+                SyncPhase::Starting {
+                    detail: Some(detail),
+                },
+            );
         };
         let started = demo::start(&desk, &DemoOptions::default(), on_progress).await;
-        let shell = app.state::<Shell>();
         match started {
             Ok(district) => {
                 tracing::info!(report = %district.sync.describe(), "demo district ready");
-                *shell.demo_district.lock().expect("demo lock poisoned") = Some(district);
-                shell.set_phase(SyncPhase::Ready);
+                *app.state::<Shell>()
+                    .demo_district
+                    .lock()
+                    .expect("demo lock poisoned") = Some(district);
+                start_engine(&app, desk, false).await;
+                set_phase(&app, SyncPhase::Ready);
             }
             Err(e) => {
                 tracing::error!(error = %e, "the demo district failed to start");
-                shell.set_phase(SyncPhase::Failed {
-                    error: AppError::from(e).payload(),
-                });
+                set_phase(
+                    &app,
+                    SyncPhase::Failed {
+                        error: AppError::from(e).payload(),
+                    },
+                );
             }
         }
     });
@@ -137,6 +224,9 @@ pub fn shell<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tau
             commands::list_students,
             commands::list_outbox,
             commands::app_status,
+            commands::desk_activity,
+            commands::sync_now,
+            commands::send_now,
         ])
         .setup(move |app| {
             let shell = Shell::open(&config, app.package_info().version.to_string());
@@ -144,10 +234,18 @@ pub fn shell<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tau
                 Ok(_) => tracing::info!(data_dir = %config.data_dir.display(), demo = shell.demo, "desk opened"),
                 Err(e) => tracing::error!(data_dir = %config.data_dir.display(), error = %e.message, "the desk could not be opened"),
             }
-            let demo_desk = shell.desk.as_ref().ok().filter(|_| shell.demo).cloned();
+            let desk = shell.desk.as_ref().ok().cloned();
+            let demo = shell.demo;
             app.manage(shell);
-            if let Some(desk) = demo_desk {
-                start_demo(app.handle(), desk);
+            match desk {
+                Some(desk) if demo => start_demo(app.handle(), desk),
+                Some(desk) => {
+                    let handle = app.handle().clone();
+                    tauri::async_runtime::spawn(async move {
+                        start_engine(&handle, desk, true).await;
+                    });
+                }
+                None => {}
             }
             Ok(())
         })

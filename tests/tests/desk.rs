@@ -6,17 +6,18 @@ use schooldesk_domain::{AttendanceStatus, MarkState, OutboxState, System};
 use schooldesk_sync::demo::{self, DemoOptions};
 use schooldesk_sync::desk::MarkRequest;
 use schooldesk_sync::pull::SyncMode;
-use schooldesk_sync::Desk;
+use schooldesk_sync::{Desk, PendingWrites};
 use uuid::Uuid;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_mode_connects_syncs_and_serves_the_desk() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let desk = Desk::open(dir.path()).expect("open desk");
+    let real = Desk::open(dir.path()).expect("open desk");
     assert!(
-        demo::wants_demo(&desk).expect("wants demo"),
+        demo::wants_demo(&real).expect("wants demo"),
         "a new desk starts in demo mode"
     );
+    let desk = Desk::open_demo(dir.path()).expect("open the demo profile");
 
     let options = DemoOptions {
         seed: 9,
@@ -28,9 +29,11 @@ async fn demo_mode_connects_syncs_and_serves_the_desk() {
         assert!(summary.requests > 0);
     }
     assert!(
-        demo::wants_demo(&desk).expect("wants demo"),
-        "only the demo profile is connected"
+        demo::wants_demo(&real).expect("wants demo"),
+        "the real profile is still empty: demo data lives apart"
     );
+    assert!(real.connections().expect("connections").is_empty());
+    assert!(real.students(None, None).expect("students").is_empty());
 
     let students = desk.students(None, None).expect("students");
     for system in [System::OmniForge, System::Matrix, System::Hubmis] {
@@ -93,7 +96,7 @@ async fn demo_mode_connects_syncs_and_serves_the_desk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_connection_turns_demo_mode_off_and_replay_waits_when_offline() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let desk = Desk::open(dir.path()).expect("open desk");
+    let desk = Desk::open_demo(dir.path()).expect("open demo profile");
     let running = demo::start(
         &desk,
         &DemoOptions {
@@ -139,12 +142,112 @@ async fn a_real_connection_turns_demo_mode_off_and_replay_waits_when_offline() {
         "it backs off before the next try"
     );
 
-    // Connecting a real system (saved without the demo marker) ends demo mode.
+    // Connecting a real system (in the real profile) ends demo mode; the demo's queued
+    // write stays in the demo profile and can never reach the real server.
+    let real_desk = Desk::open(dir.path()).expect("open real profile");
     let mut real = schooldesk_connectors_connection(System::Matrix, "https://lms.example.org");
     real.settings.requests_per_minute = Some(90);
-    desk.connect(&real, "23-34-realkey", Utc::now())
+    real_desk
+        .connect(&real, "23-34-realkey", Utc::now())
         .expect("connect");
-    assert!(!demo::wants_demo(&desk).expect("wants demo"));
+    assert!(!demo::wants_demo(&real_desk).expect("wants demo"));
+    assert!(real_desk.outbox(None).expect("outbox").is_empty());
+    assert_eq!(desk.outbox(None).expect("demo outbox").len(), 1);
+}
+
+// REGRESSION: demo marks and demo rows lived in the real cache; one step (a real connection
+// to the same system) could have sent a demo mark to a real school's server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_and_real_profiles_never_mix() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let demo_desk = Desk::open_demo(dir.path()).expect("open demo profile");
+    let real_desk = Desk::open(dir.path()).expect("open real profile");
+    assert_ne!(demo_desk.cache().path(), real_desk.cache().path());
+    assert_ne!(demo_desk.keychain(), real_desk.keychain(), "own key");
+
+    // The demo profile connects only to this computer.
+    let outside = schooldesk_connectors_connection(System::OmniForge, "https://sis.example.org");
+    let refused = demo_desk
+        .connect(&outside, "fsis_secret_x", Utc::now())
+        .expect_err("a real server in the demo profile");
+    assert!(refused.to_string().contains("demo profile"), "{refused}");
+    assert!(demo_desk.connections().expect("connections").is_empty());
+
+    // And the demo district cannot be started in the real profile.
+    let err = match demo::start(&real_desk, &DemoOptions::default(), |_| {}).await {
+        Ok(_) => panic!("the demo started in the real profile"),
+        Err(e) => e,
+    };
+    assert!(err.to_string().contains("demo profile"), "{err}");
+    assert!(real_desk.connections().expect("connections").is_empty());
+}
+
+// REGRESSION: changing a system's address while writes waited for it silently pointed the
+// writes at the new server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_an_address_with_writes_waiting_needs_a_decision() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let desk = Desk::open_demo(dir.path()).expect("open demo profile");
+    let running = demo::start(
+        &desk,
+        &DemoOptions {
+            seed: 4,
+            students: 50,
+        },
+        |_| {},
+    )
+    .await
+    .expect("demo");
+    let omni = desk
+        .students(None, None)
+        .expect("students")
+        .into_iter()
+        .find(|s| s.source.system == System::OmniForge)
+        .expect("student");
+    let req = MarkRequest {
+        student: omni.source.source_id.clone(),
+        date: Utc::now().date_naive(),
+        status: AttendanceStatus::Absent,
+        section: None,
+        period: None,
+        note: None,
+    };
+    desk.mark_attendance(&req, Utc::now(), Uuid::new_v4())
+        .expect("mark");
+    let (mut moved, secret) = desk.connection(System::OmniForge).expect("connection");
+    let old = moved.base_url.clone();
+    moved.base_url = old.replace("127.0.0.1", "localhost");
+    assert_ne!(moved.base_url, old);
+
+    let refused = desk
+        .connect(&moved, &secret, Utc::now())
+        .expect_err("writes wait for the old address");
+    assert_eq!(refused.code(), "desk.pending_writes");
+    assert!(
+        refused.to_string().contains("--pending-writes"),
+        "{refused}"
+    );
+    assert_eq!(
+        desk.connection(System::OmniForge).expect("c").0.base_url,
+        old
+    );
+
+    // Discarding keeps a receipt (failed, with the reason), never sends them.
+    desk.connect_with(&moved, &secret, Utc::now(), PendingWrites::Discard)
+        .expect("connect, discarding");
+    let failed = desk.outbox(Some(OutboxState::Failed)).expect("outbox");
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0]
+        .last_error
+        .as_deref()
+        .is_some_and(|e| e.contains("address")));
+    let report = desk.replay().await.expect("replay");
+    assert_eq!(report.applied, 0);
+    assert!(running
+        .sims
+        .omniforge_admin
+        .mark(&omni.source.source_id, None, None, req.date)
+        .is_none_or(|m| m.status != "absent"));
 }
 
 fn schooldesk_connectors_connection(
@@ -157,7 +260,7 @@ fn schooldesk_connectors_connection(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documents_are_downloaded_once_then_exported_from_the_cache_offline() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let desk = Desk::open(&dir.path().join("data")).expect("open desk");
+    let desk = Desk::open_demo(&dir.path().join("data")).expect("open desk");
     let running = demo::start(
         &desk,
         &DemoOptions {

@@ -1,6 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DeskPage, operationLabel } from "./app";
-import { MockBackend, demoOutbox, student } from "./backend/mock";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { ActivityView, AppStatus } from "./bindings/ipc";
+import { DeskPage, OFFLINE_TEXT, clockTime, describeSystem, operationLabel, summarize } from "./app";
+import { MockBackend, demoActivity, demoOutbox, student, systemActivity } from "./backend/mock";
 
 let root: HTMLElement;
 let page: DeskPage | undefined;
@@ -11,7 +12,11 @@ beforeEach(() => {
   document.body.append(root);
 });
 
-afterEach(() => page?.dispose());
+afterEach(() => {
+  page?.dispose();
+  page = undefined;
+  vi.useRealTimers();
+});
 
 const q = (id: string) => root.querySelector(`[data-testid="${id}"]`) as HTMLElement;
 const qa = (id: string) => [...root.querySelectorAll(`[data-testid="${id}"]`)] as HTMLElement[];
@@ -23,6 +28,16 @@ async function until(check: () => boolean, what: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+const count = (backend: MockBackend, cmd: string) => backend.calls.filter((c) => c.cmd === cmd).length;
+
+const starting: AppStatus = {
+  version: "1",
+  demo: true,
+  data_dir: "/d",
+  sync: { state: "starting", detail: "OmniForge SIS: students (120 rows)" },
+};
+const ready: AppStatus = { version: "1", demo: true, data_dir: "/d", sync: { state: "ready" } };
 
 function type(input: HTMLInputElement, text: string): void {
   input.value = text;
@@ -49,7 +64,10 @@ describe("the desk page", () => {
     expect(outbox[1]!.textContent).toContain("Set grades");
     expect(outbox[1]!.textContent).toContain("pending");
     expect(outbox[1]!.textContent).toContain("Matrix LMS answered 503");
-    expect(q("outbox-count").textContent).toBe("1 waiting");
+    expect(q("outbox-count").textContent).toBe("2");
+    expect(q("outbox-waiting").textContent).toBe("1 waiting");
+    expect(qa("system-chip")).toHaveLength(4);
+    expect(q("offline-indicator").hidden).toBe(true);
   });
 
   it("hides the badge outside demo mode", async () => {
@@ -130,30 +148,232 @@ describe("the desk page", () => {
     expect(banner.dataset.code).toBe("desk.demo");
   });
 
-  it("polls while the first sync runs, then reloads the lists", async () => {
-    const backend = new MockBackend({
-      students: [student("Ada", "Lovelace")],
-      status: {
-        version: "1",
-        demo: true,
-        data_dir: "/d",
-        sync: { state: "starting", detail: "OmniForge SIS: students (120 rows)" },
-      },
-    });
-    page = new DeskPage(root, backend, { pollMs: 5 });
+  it("does not poll: it reads the status once and waits for the shell's events", async () => {
+    vi.useFakeTimers();
+    const backend = new MockBackend({ students: [student("Ada", "Lovelace")], status: starting });
+    page = new DeskPage(root, backend, { reloadDelayMs: 150 });
     await page.start();
     expect(q("sync-status").textContent).toBe(
       "Starting the demo district and syncing · OmniForge SIS: students (120 rows)",
     );
-    const loadsBefore = backend.calls.filter((c) => c.cmd === "list_students").length;
+    expect(count(backend, "subscribe")).toBe(1);
 
-    backend.setStatus({ version: "1", demo: true, data_dir: "/d", sync: { state: "ready" } });
-    await until(() => q("sync-status").textContent === "Up to date", "the ready status");
-    await until(
-      () => backend.calls.filter((c) => c.cmd === "list_students").length > loadsBefore,
-      "the reload",
-    );
+    // The first sync finishes, but nobody tells the page: it must not go and ask.
+    backend.setStatus(ready);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(count(backend, "app_status")).toBe(1);
+    expect(count(backend, "list_students")).toBe(1);
+    expect(q("sync-status").textContent).toContain("Starting the demo district");
+
+    // The shell says so: the status shows at once, the lists are read again shortly after.
+    backend.emitStatus(ready);
+    expect(q("sync-status").textContent).toBe("Up to date");
+    await vi.advanceTimersByTimeAsync(150);
+    vi.useRealTimers();
+    await until(() => count(backend, "list_students") === 2 && count(backend, "list_outbox") === 2, "the reload");
+    expect(count(backend, "desk_activity")).toBe(2);
+    expect(count(backend, "app_status")).toBe(1);
     expect(qa("student-row")[0]!.textContent).toContain("Ada Lovelace");
+  });
+
+  it("re-reads only the outbox when only the outbox changed", async () => {
+    const backend = new MockBackend();
+    page = new DeskPage(root, backend, { reloadDelayMs: 0 });
+    await page.start();
+    backend.setOutbox([]);
+    backend.emitChanged({ origins: ["replay"], tables: ["outbox"] });
+    await until(() => q("note-empty")?.textContent?.includes("The outbox is empty") === true, "the outbox reload");
+    expect(count(backend, "list_outbox")).toBe(2);
+    expect(count(backend, "list_students")).toBe(1);
+    expect(count(backend, "desk_activity")).toBe(1);
+  });
+
+  it("re-reads only the students when a sync stored students, guardians or sections", async () => {
+    const backend = new MockBackend();
+    page = new DeskPage(root, backend, { reloadDelayMs: 0 });
+    await page.start();
+    backend.setStudents([student("Grace", "Hopper")]);
+    backend.emitChanged({ origins: ["sync"], tables: ["guardians", "attendance_marks"] });
+    await until(() => qa("student-row")[0]?.textContent?.includes("Grace Hopper") === true, "the student reload");
+    expect(count(backend, "list_students")).toBe(2);
+    expect(count(backend, "list_outbox")).toBe(1);
+
+    // Tables the page does not show cost nothing.
+    backend.emitChanged({ origins: ["sync"], tables: ["attendance_marks", "documents"] });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(count(backend, "list_students")).toBe(2);
+    expect(count(backend, "list_outbox")).toBe(1);
+  });
+
+  it("re-reads everything when another process changed the cache", async () => {
+    const backend = new MockBackend();
+    page = new DeskPage(root, backend, { reloadDelayMs: 0 });
+    await page.start();
+    backend.emitChanged({ origins: ["other_process"], tables: [] });
+    await until(
+      () => count(backend, "list_students") === 2 && count(backend, "list_outbox") === 2,
+      "both lists re-read",
+    );
+    await until(() => count(backend, "desk_activity") === 2, "the activity re-read");
+  });
+
+  it("gathers a storm of changes into one re-read", async () => {
+    vi.useFakeTimers();
+    const backend = new MockBackend();
+    page = new DeskPage(root, backend, { reloadDelayMs: 150 });
+    await page.start();
+    for (let i = 0; i < 20; i++) {
+      backend.emitChanged({ origins: ["sync"], tables: ["students"] });
+      await vi.advanceTimersByTimeAsync(5);
+    }
+    await vi.advanceTimersByTimeAsync(150);
+    expect(count(backend, "list_students")).toBe(2);
+  });
+
+  it("shows what each system is doing, truthfully", async () => {
+    const now = new Date(2025, 8, 1, 9, 30);
+    const at = new Date(2025, 8, 1, 8, 5).toISOString();
+    const backend = new MockBackend();
+    page = new DeskPage(root, backend, { reloadDelayMs: 0, now: () => now });
+    await page.start();
+    const activity: ActivityView = {
+      systems: [
+        systemActivity("omniforge", "OmniForge SIS", {
+          syncing: true,
+          register_ready: false,
+          phase: "students",
+          rows: 120,
+        }),
+        systemActivity("powerschool", "PowerSchool Enrollment", {
+          syncing: true,
+          register_ready: true,
+          phase: "guardians",
+          rows: 40,
+        }),
+        systemActivity("matrix", "Matrix LMS", { reachable: false }),
+        systemActivity("hubmis", "WCBS HUBmis", {
+          problem: {
+            code: "connector.auth",
+            message: "WCBS HUBmis refused the API key. Ask your HUBmis administrator for a new key and enter it under Connections.",
+            retryable: false,
+          },
+        }),
+      ],
+      sending: false,
+      waiting: 3,
+      conflicts: 1,
+      failed: 2,
+      offline: false,
+    };
+    backend.emitActivity(activity);
+    const chips = qa("system-chip");
+    expect(chips.map((c) => c.textContent)).toEqual([
+      "Syncing OmniForge SIS · students (120 rows)",
+      "PowerSchool Enrollment: register ready",
+      "Matrix LMS: not answering — working from the cache",
+      "WCBS HUBmis: WCBS HUBmis refused the API key. Ask your HUBmis administrator for a new key and enter it under Connections.",
+    ]);
+    expect(chips[3]!.title).toContain("enter it under Connections.");
+    expect(chips[3]!.dataset.state).toBe("bad");
+    expect(q("sync-status").textContent).toBe("Needs attention");
+    expect(q("outbox-waiting").textContent).toBe("3 waiting");
+    expect(q("outbox-conflicts").textContent).toBe("1 conflict");
+    expect(q("outbox-failed").textContent).toBe("2 failed");
+    expect(q("offline-indicator").hidden).toBe(true);
+
+    backend.emitActivity({
+      ...demoActivity(),
+      systems: [systemActivity("omniforge", "OmniForge SIS", { last_sync_at: at })],
+    });
+    expect(qa("system-chip").map((c) => c.textContent)).toEqual(["OmniForge SIS synced 08:05"]);
+    expect(q("sync-status").textContent).toBe("Up to date");
+
+    backend.emitActivity({
+      ...demoActivity(),
+      systems: [systemActivity("omniforge", "OmniForge SIS", { reachable: false })],
+      offline: true,
+    });
+    expect(q("offline-indicator").hidden).toBe(false);
+    expect(q("offline-indicator").textContent).toBe(OFFLINE_TEXT);
+    expect(q("sync-status").textContent).toBe("Offline");
+  });
+
+  it("says the day when the last sync was not today", () => {
+    const now = new Date(2025, 8, 3, 9, 0);
+    expect(clockTime(new Date(2025, 8, 3, 7, 4).toISOString(), now)).toBe("07:04");
+    const earlier = clockTime(new Date(2025, 8, 1, 17, 45).toISOString(), now);
+    expect(earlier).toMatch(/17:45$/);
+    expect(earlier).not.toBe("17:45");
+  });
+
+  it("offers Sync now and Send now once the desk has started, and calls the shell", async () => {
+    const backend = new MockBackend({ status: starting });
+    page = new DeskPage(root, backend, { reloadDelayMs: 0 });
+    await page.start();
+    const sync = q("sync-now") as HTMLButtonElement;
+    const send = q("send-now") as HTMLButtonElement;
+    expect(sync.tagName).toBe("BUTTON");
+    expect(sync.disabled).toBe(true);
+    expect(send.disabled).toBe(true);
+
+    backend.emitStatus(ready);
+    expect(sync.disabled).toBe(false);
+    expect(send.disabled).toBe(false);
+
+    sync.click();
+    await until(() => count(backend, "sync_now") === 1, "sync_now");
+    send.click();
+    await until(() => count(backend, "send_now") === 1, "send_now");
+    // The mock's replay reports an outbox change: the page re-reads it.
+    await until(() => count(backend, "list_outbox") >= 2, "the outbox re-read after sending");
+  });
+
+  it("shows a refused Sync now in the shell's words, never its code", async () => {
+    const backend = new MockBackend();
+    page = new DeskPage(root, backend, { reloadDelayMs: 0 });
+    await page.start();
+    backend.setFailure("sync_now", {
+      code: "shell.starting",
+      message: "Schooldesk is still starting. Try again in a moment.",
+      retryable: true,
+    });
+    q("sync-now").click();
+    const banner = root.querySelector(".banner") as HTMLElement;
+    await until(() => !banner.hidden, "the banner");
+    expect(banner.textContent).toBe("Schooldesk is still starting. Try again in a moment.");
+    expect(banner.textContent).not.toContain("shell.starting");
+
+    backend.setFailure("sync_now", undefined);
+    q("sync-now").click();
+    await until(() => banner.hidden, "the banner to go once it worked");
+  });
+
+  it("stops following the shell when disposed", async () => {
+    const backend = new MockBackend();
+    page = new DeskPage(root, backend, { reloadDelayMs: 0 });
+    await page.start();
+    expect(backend.listeners).toBe(1);
+    page.dispose();
+    expect(backend.listeners).toBe(0);
+  });
+
+  it("lets the newer event win over an older answer", async () => {
+    const backend = new MockBackend();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const original = backend.deskActivity.bind(backend);
+    backend.deskActivity = async () => {
+      const answer = await original();
+      await held;
+      return answer;
+    };
+    page = new DeskPage(root, backend, { reloadDelayMs: 0 });
+    const started = page.start();
+    await until(() => count(backend, "desk_activity") === 1, "the activity read");
+    backend.emitActivity({ ...demoActivity(), offline: true });
+    release();
+    await started;
+    expect(q("offline-indicator").hidden).toBe(false);
   });
 
   it("puts names in as text, never as markup", async () => {
@@ -170,6 +390,31 @@ describe("the desk page", () => {
     expect(qa("student-row")).toHaveLength(1000);
     expect(q("student-count").textContent).toBe("first 1000");
     expect(q("note-more").textContent).toContain("Showing the first 1000 students");
+  });
+});
+
+describe("the status line", () => {
+  const ready: AppStatus = { version: "1", demo: false, data_dir: "/d", sync: { state: "ready" } };
+  const one = (extra: Parameters<typeof systemActivity>[2]) => ({
+    ...demoActivity(),
+    sending: false,
+    systems: [systemActivity("matrix", "Matrix LMS"), systemActivity("hubmis", "WCBS HUBmis", extra)],
+  });
+
+  it("claims no more than it knows", () => {
+    expect(summarize(ready, undefined).text).toBe("Ready");
+    expect(summarize(ready, { ...demoActivity(), systems: [] }).text).toBe("No school system connected");
+    expect(summarize(ready, one({ syncing: true })).text).toBe("Syncing…");
+    expect(summarize(ready, one({ reachable: false })).text).toBe("Working from the cache");
+    expect(summarize(ready, one({ last_sync_at: null })).text).toBe("Not synced yet");
+    expect(summarize(ready, { ...one({}), sending: true }).text).toBe("Sending…");
+    expect(summarize(ready, one({})).text).toBe("Up to date");
+  });
+
+  it("says a sync has started before it knows the phase", () => {
+    const chip = describeSystem(systemActivity("matrix", "Matrix LMS", { syncing: true, register_ready: false }));
+    expect(chip.text).toBe("Syncing Matrix LMS…");
+    expect(chip.kind).toBe("busy");
   });
 });
 

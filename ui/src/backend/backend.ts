@@ -1,10 +1,34 @@
-import type { AppStatus, ErrorPayload, OutboxRow, StudentList } from "../bindings/ipc";
+import type {
+  ActivityView,
+  AppStatus,
+  ChangesView,
+  ErrorPayload,
+  OutboxRow,
+  StudentList,
+} from "../bindings/ipc";
+
+/** What the page does when the shell says something moved (`EVENTS` in bindings/ipc.ts). */
+export interface DeskHandlers {
+  /** `desk-changed`: the cache was written; re-read what shows these tables. */
+  onChanged?: (changes: ChangesView) => void;
+  /** `desk-activity`: syncs, sending or reachability moved on. */
+  onActivity?: (activity: ActivityView) => void;
+  /** `app-status`: the first sync moved on (starting → ready or failed). */
+  onStatus?: (status: AppStatus) => void;
+}
 
 /** What the page needs from the desk. */
 export interface Backend {
   listStudents(search?: string): Promise<StudentList>;
   listOutbox(): Promise<OutboxRow[]>;
   appStatus(): Promise<AppStatus>;
+  deskActivity(): Promise<ActivityView>;
+  /** Asks for a sync of every connected system now; progress arrives as activity. */
+  syncNow(): Promise<void>;
+  /** Asks for the outbox to be sent now, including writes held while a system was down. */
+  sendNow(): Promise<void>;
+  /** Follows the shell's events until the returned function is called. */
+  subscribe(handlers: DeskHandlers): Promise<() => void>;
 }
 
 /** A failed call, carrying the shell's `{code, message, retryable}`. */

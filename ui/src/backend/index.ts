@@ -4,7 +4,7 @@ import type { Backend } from "./backend";
 import { MockBackend } from "./mock";
 import { TauriBackend } from "./tauri";
 
-export { BackendError, type Backend } from "./backend";
+export { BackendError, type Backend, type DeskHandlers } from "./backend";
 export { MockBackend, TauriBackend };
 
 /** The Tauri backend inside the app; the mock anywhere else. */

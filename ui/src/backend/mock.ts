@@ -1,13 +1,23 @@
 // An in-memory desk for working on the page in a plain browser and for rendering tests.
 // It answers like the shell does: same row shapes, same search rule, same error payloads.
-import type { AppStatus, ErrorPayload, OutboxRow, StudentList, StudentRow } from "../bindings/ipc";
-import { BackendError, type Backend } from "./backend";
+import type {
+  ActivityView,
+  AppStatus,
+  ChangesView,
+  ErrorPayload,
+  OutboxRow,
+  StudentList,
+  StudentRow,
+  SystemActivityView,
+} from "../bindings/ipc";
+import { BackendError, type Backend, type DeskHandlers } from "./backend";
 
 export interface MockData {
   students?: StudentRow[];
   outbox?: OutboxRow[];
   status?: AppStatus;
-  /** When set, every call rejects with this payload. */
+  activity?: ActivityView;
+  /** When set, every command rejects with this payload (following events still works). */
   failWith?: ErrorPayload;
 }
 
@@ -34,6 +44,8 @@ export function matches(s: StudentRow, search: string): boolean {
 export class MockBackend implements Backend {
   readonly calls: { cmd: string; search?: string }[] = [];
   private readonly data: Required<Omit<MockData, "failWith">> & Pick<MockData, "failWith">;
+  private readonly subscribers = new Set<DeskHandlers>();
+  private readonly failures = new Map<string, ErrorPayload>();
 
   constructor(data: MockData = {}) {
     this.data = {
@@ -45,37 +57,147 @@ export class MockBackend implements Backend {
         data_dir: "(in memory)",
         sync: { state: "ready" },
       },
+      activity: data.activity ?? demoActivity(),
       failWith: data.failWith,
     };
   }
 
   async listStudents(search?: string): Promise<StudentList> {
     this.calls.push({ cmd: "list_students", search });
-    this.fail();
+    this.fail("list_students");
     const found = this.data.students.filter((s) => matches(s, search ?? ""));
     return { students: found.slice(0, PAGE), more: found.length > PAGE };
   }
 
   async listOutbox(): Promise<OutboxRow[]> {
     this.calls.push({ cmd: "list_outbox" });
-    this.fail();
+    this.fail("list_outbox");
     return this.data.outbox;
   }
 
   async appStatus(): Promise<AppStatus> {
     this.calls.push({ cmd: "app_status" });
-    this.fail();
+    this.fail("app_status");
     return this.data.status;
   }
 
-  /** Lets a test move the desk along (e.g. from `starting` to `ready`). */
+  async deskActivity(): Promise<ActivityView> {
+    this.calls.push({ cmd: "desk_activity" });
+    this.fail("desk_activity");
+    return this.data.activity;
+  }
+
+  /** Like the engine, minus the network: every system has just synced. */
+  async syncNow(): Promise<void> {
+    this.calls.push({ cmd: "sync_now" });
+    this.fail("sync_now");
+    const now = new Date().toISOString();
+    this.emitActivity({
+      ...this.data.activity,
+      systems: this.data.activity.systems.map((s) => ({ ...s, last_sync_at: now })),
+    });
+  }
+
+  /** Like the engine: the outbox is sent, and the page hears that it changed. */
+  async sendNow(): Promise<void> {
+    this.calls.push({ cmd: "send_now" });
+    this.fail("send_now");
+    this.emitChanged({ origins: ["replay"], tables: ["outbox"] });
+  }
+
+  async subscribe(handlers: DeskHandlers): Promise<() => void> {
+    this.calls.push({ cmd: "subscribe" });
+    const mine = { ...handlers };
+    this.subscribers.add(mine);
+    return () => void this.subscribers.delete(mine);
+  }
+
+  /** How many subscriptions are still open (a disposed page leaves none). */
+  get listeners(): number {
+    return this.subscribers.size;
+  }
+
+  /** Lets a test move the desk along (e.g. from `starting` to `ready`) without telling the page. */
   setStatus(status: AppStatus): void {
     this.data.status = status;
   }
 
-  private fail(): void {
-    if (this.data.failWith) throw new BackendError(this.data.failWith);
+  /** Makes one command reject with `payload` (or answer again, with `undefined`). */
+  setFailure(cmd: string, payload: ErrorPayload | undefined): void {
+    if (payload) this.failures.set(cmd, payload);
+    else this.failures.delete(cmd);
   }
+
+  /** Replaces the outbox the mock answers with (emit a change to tell the page). */
+  setOutbox(rows: OutboxRow[]): void {
+    this.data.outbox = rows;
+  }
+
+  /** Replaces the students the mock answers with (emit a change to tell the page). */
+  setStudents(rows: StudentRow[]): void {
+    this.data.students = rows;
+  }
+
+  /** The shell's `desk-changed`. */
+  emitChanged(changes: ChangesView): void {
+    for (const s of [...this.subscribers]) s.onChanged?.(changes);
+  }
+
+  /** The shell's `desk-activity`; `desk_activity` answers with it from now on. */
+  emitActivity(activity: ActivityView): void {
+    this.data.activity = activity;
+    for (const s of [...this.subscribers]) s.onActivity?.(activity);
+  }
+
+  /** The shell's `app-status`; `app_status` answers with it from now on. */
+  emitStatus(status: AppStatus): void {
+    this.data.status = status;
+    for (const s of [...this.subscribers]) s.onStatus?.(status);
+  }
+
+  private fail(cmd: string): void {
+    if (this.data.failWith) throw new BackendError(this.data.failWith);
+    const one = this.failures.get(cmd);
+    if (one) throw new BackendError(one);
+  }
+}
+
+/** One system as the status strip shows it: synced, reachable, nothing wrong. */
+export function systemActivity(
+  system: SystemActivityView["system"],
+  system_name: string,
+  extra: Partial<SystemActivityView> = {},
+): SystemActivityView {
+  return {
+    system,
+    system_name,
+    syncing: false,
+    phase: null,
+    rows: 0,
+    requests_left: null,
+    register_ready: true,
+    last_sync_at: "2025-09-01T07:55:00+00:00",
+    next_sync_at: "2025-09-01T08:00:00+00:00",
+    reachable: true,
+    problem: null,
+    ...extra,
+  };
+}
+
+export function demoActivity(): ActivityView {
+  return {
+    systems: [
+      systemActivity("omniforge", "OmniForge SIS"),
+      systemActivity("powerschool", "PowerSchool Enrollment"),
+      systemActivity("matrix", "Matrix LMS"),
+      systemActivity("hubmis", "WCBS HUBmis"),
+    ],
+    sending: false,
+    waiting: 1,
+    conflicts: 0,
+    failed: 0,
+    offline: false,
+  };
 }
 
 export function student(

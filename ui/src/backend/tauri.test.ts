@@ -1,7 +1,9 @@
 // The Tauri backend against a fake IPC at the boundary (`window.__TAURI_INTERNALS__`):
 // checks the command names and arguments the shell expects and how rejections arrive.
+import { emit } from "@tauri-apps/api/event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it } from "vitest";
+import { EVENTS, type ActivityView, type AppStatus, type ChangesView } from "../bindings/ipc";
 import { BackendError, TauriBackend, pickBackend, MockBackend } from "./index";
 
 afterEach(() => clearMocks());
@@ -18,12 +20,76 @@ describe("TauriBackend", () => {
     await backend.listStudents("   ");
     await backend.listOutbox();
     await backend.appStatus();
+    await backend.deskActivity();
+    await expect(backend.syncNow()).resolves.toBeUndefined();
+    await expect(backend.sendNow()).resolves.toBeUndefined();
     expect(seen).toEqual([
       ["list_students", { search: "okafor" }],
       ["list_students", { search: null }],
       ["list_outbox", {}],
       ["app_status", {}],
+      ["desk_activity", {}],
+      ["sync_now", {}],
+      ["send_now", {}],
     ]);
+  });
+
+  it("hands each event's payload to its handler until unsubscribed", async () => {
+    mockIPC(() => null, { shouldMockEvents: true });
+    const changed: ChangesView[] = [];
+    const activity: ActivityView[] = [];
+    const status: AppStatus[] = [];
+    const stop = await new TauriBackend().subscribe({
+      onChanged: (c) => changed.push(c),
+      onActivity: (a) => activity.push(a),
+      onStatus: (s) => status.push(s),
+    });
+    const changes: ChangesView = { origins: ["sync"], tables: ["students"] };
+    const view: ActivityView = { systems: [], sending: true, waiting: 2, conflicts: 0, failed: 1, offline: true };
+    const ready: AppStatus = { version: "1", demo: false, data_dir: "/d", sync: { state: "ready" } };
+    await emit(EVENTS.deskChanged, changes);
+    await emit(EVENTS.deskActivity, view);
+    await emit(EVENTS.appStatus, ready);
+    expect(changed).toEqual([changes]);
+    expect(activity).toEqual([view]);
+    expect(status).toEqual([ready]);
+
+    stop();
+    // Unlistening is asynchronous: let it reach the (mocked) event plugin.
+    await new Promise((r) => setTimeout(r, 0));
+    await emit(EVENTS.deskChanged, changes);
+    expect(changed).toHaveLength(1);
+  });
+
+  it("listens only to the events it has handlers for", async () => {
+    const listened: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === "plugin:event|listen") listened.push((args as { event: string }).event);
+      return 1;
+    });
+    await new TauriBackend().subscribe({ onActivity: () => undefined });
+    expect(listened).toEqual([EVENTS.deskActivity]);
+  });
+
+  it("undoes a half-made subscription and says why it failed", async () => {
+    const calls: [string, unknown][] = [];
+    let next = 0;
+    mockIPC((cmd, args) => {
+      calls.push([cmd, (args as { event?: string }).event]);
+      if (cmd === "plugin:event|listen" && (args as { event: string }).event === EVENTS.appStatus) {
+        throw "event.listen not allowed on window main";
+      }
+      return ++next;
+    });
+    const err = await new TauriBackend()
+      .subscribe({ onChanged: () => undefined, onActivity: () => undefined, onStatus: () => undefined })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendError);
+    expect(err).toMatchObject({ code: "ui.unexpected", message: "event.listen not allowed on window main" });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(calls.filter(([cmd]) => cmd === "plugin:event|unlisten").map(([, event]) => event).sort()).toEqual(
+      [EVENTS.deskActivity, EVENTS.deskChanged].sort(),
+    );
   });
 
   it("turns a {code, message} rejection into a BackendError", async () => {

@@ -1,7 +1,16 @@
-// Calls the shell's commands (src-tauri/src/commands.rs) over Tauri's IPC.
+// Calls the shell's commands (src-tauri/src/commands.rs) over Tauri's IPC, and follows the
+// events it emits (src-tauri/src/ipc.rs `events`).
 import { invoke } from "@tauri-apps/api/core";
-import type { AppStatus, OutboxRow, StudentList } from "../bindings/ipc";
-import { BackendError, type Backend } from "./backend";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import {
+  EVENTS,
+  type ActivityView,
+  type AppStatus,
+  type ChangesView,
+  type OutboxRow,
+  type StudentList,
+} from "../bindings/ipc";
+import { BackendError, type Backend, type DeskHandlers } from "./backend";
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -23,5 +32,42 @@ export class TauriBackend implements Backend {
 
   appStatus(): Promise<AppStatus> {
     return call("app_status");
+  }
+
+  deskActivity(): Promise<ActivityView> {
+    return call("desk_activity");
+  }
+
+  async syncNow(): Promise<void> {
+    await call<null>("sync_now");
+  }
+
+  async sendNow(): Promise<void> {
+    await call<null>("send_now");
+  }
+
+  async subscribe(handlers: DeskHandlers): Promise<() => void> {
+    const stops: UnlistenFn[] = [];
+    const stopAll = () => {
+      for (const stop of stops.splice(0)) {
+        // Typed `() => void`, but it returns the unlisten call's promise. The window may be
+        // going away; a listener that cannot be removed goes with it.
+        const done: unknown = stop();
+        if (done instanceof Promise) done.catch(() => undefined);
+      }
+    };
+    async function follow<T>(event: string, handler: ((payload: T) => void) | undefined) {
+      if (handler) stops.push(await listen<T>(event, (e) => handler(e.payload)));
+    }
+    try {
+      await follow<ChangesView>(EVENTS.deskChanged, handlers.onChanged);
+      await follow<ActivityView>(EVENTS.deskActivity, handlers.onActivity);
+      await follow<AppStatus>(EVENTS.appStatus, handlers.onStatus);
+    } catch (reason) {
+      // Half a subscription would leave the page believing it follows what it does not.
+      stopAll();
+      throw BackendError.from(reason);
+    }
+    return stopAll;
   }
 }

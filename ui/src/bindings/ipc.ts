@@ -64,7 +64,7 @@ created_at: string,
 updated_at: string, };
 
 /**
- * Where the first sync stands. The UI polls `app_status` until it leaves `starting`.
+ * Where the first sync stands. The shell emits `app-status` when it changes.
  */
 export type SyncPhase = { "state": "starting", 
 /**
@@ -102,3 +102,71 @@ message: string,
  * Whether trying the same thing again later can succeed.
  */
 retryable: boolean, };
+
+/**
+ * A problem shown on the Today screen: a sentence and whether trying again can help.
+ */
+export type ProblemView = { code: string, message: string, retryable: boolean, };
+
+/**
+ * One connected system as the status strip shows it.
+ */
+export type SystemActivityView = { system: SystemId, system_name: string, syncing: boolean, 
+/**
+ * The phase running ("students", "guardian links"…) while syncing.
+ */
+phase: string | null, rows: number, 
+/**
+ * Requests still expected in the running sync, from its estimate.
+ */
+requests_left: number | null, 
+/**
+ * Today's registers are in the cache: a register can be taken now.
+ */
+register_ready: boolean, 
+/**
+ * RFC 3339, UTC.
+ */
+last_sync_at: string | null, 
+/**
+ * RFC 3339, UTC.
+ */
+next_sync_at: string | null, 
+/**
+ * False while the system does not answer (work continues from the cache).
+ */
+reachable: boolean, problem: ProblemView | null, };
+
+/**
+ * Where the desk stands: every connected system and the outbox.
+ */
+export type ActivityView = { systems: Array<SystemActivityView>, 
+/**
+ * The outbox is being sent right now.
+ */
+sending: boolean, 
+/**
+ * Writes waiting to be sent.
+ */
+waiting: number, conflicts: number, failed: number, 
+/**
+ * No connected system answers: everything shown comes from the cache.
+ */
+offline: boolean, };
+
+/**
+ * What changed in the cache (one batch of the engine's change events).
+ */
+export type ChangesView = { 
+/**
+ * Who changed it: `user` (this desk), `sync`, `replay`, `other_process`.
+ */
+origins: Array<string>, 
+/**
+ * The tables written (`students`, `attendance_marks`, `outbox`, …). With
+ * `other_process` anything may have changed: re-read everything shown.
+ */
+tables: Array<string>, };
+
+/** The events the shell emits (src-tauri/src/ipc.rs `events`). */
+export const EVENTS = { deskChanged: "desk-changed", deskActivity: "desk-activity", appStatus: "app-status" } as const;

@@ -1,5 +1,7 @@
 // The built UI (ui/dist) in Debian's Chromium, with Tauri's IPC faked at the boundary
-// (`window.__TAURI_INTERNALS__.invoke`), so the page runs its real Tauri backend code.
+// (`window.__TAURI_INTERNALS__.invoke`), so the page runs its real Tauri backend code,
+// events included: `listen` arrives as `plugin:event|listen` with a callback id made by
+// `transformCallback`, and `window.__emit(event, payload)` plays the shell emitting one.
 // Run: npm run build && npm run test:browser   (saves artifacts/ui.png at the repo root)
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -38,7 +40,7 @@ function serveDist() {
 }
 
 /** Installed before the page's own scripts: answers the shell's commands from fixtures. */
-function fakeShell({ failWith } = {}) {
+function fakeShell({ failWith, failCommand } = {}) {
   const at = "2025-09-01T08:00:00+00:00";
   const student = (system, system_name, source_id, external_id, given, family, grade, homeroom) => ({
     system, system_name, source_id, external_id, name: `${given} ${family}`, given_name: given,
@@ -62,16 +64,62 @@ function fakeShell({ failWith } = {}) {
       entity_key: "form:ps-2001", state: "failed", attempts: 1, next_attempt_at: at,
       last_error: "PowerSchool refused the form: grade_level is required", created_at: at, updated_at: at },
   ];
+  const system = (system, system_name) => ({
+    system, system_name, syncing: false, phase: null, rows: 0, requests_left: null,
+    register_ready: true, last_sync_at: at, next_sync_at: at, reachable: true, problem: null,
+  });
+  const activity = {
+    systems: [
+      system("omniforge", "OmniForge SIS"),
+      system("powerschool", "PowerSchool Enrollment"),
+      system("matrix", "Matrix LMS"),
+      system("hubmis", "WCBS HUBmis"),
+    ],
+    sending: false, waiting: 1, conflicts: 0, failed: 1, offline: false,
+  };
+
+  // Tauri's callback registry and event plugin, as far as `listen`/`unlisten` use them.
+  const callbacks = new Map();
+  const listeners = new Map(); // event name → callback ids
+  let nextId = 1;
+  window.__emit = (event, payload) => {
+    for (const id of listeners.get(event) ?? []) callbacks.get(id)?.({ event, id, payload });
+  };
+  window.__listening = (event) => (listeners.get(event) ?? []).length;
+  window.__TAURI_EVENT_PLUGIN_INTERNALS__ = { unregisterListener: (_event, id) => callbacks.delete(id) };
+
   window.__calls = [];
   window.__TAURI_INTERNALS__ = {
     metadata: { currentWindow: { label: "main" }, currentWebview: { windowLabel: "main", label: "main" } },
-    transformCallback: () => 0,
+    transformCallback: (callback, once = false) => {
+      const id = nextId++;
+      callbacks.set(id, (data) => {
+        if (once) callbacks.delete(id);
+        return callback?.(data);
+      });
+      return id;
+    },
+    unregisterCallback: (id) => callbacks.delete(id),
     invoke: async (cmd, args) => {
       window.__calls.push([cmd, args]);
+      switch (cmd) {
+        case "plugin:event|listen":
+          listeners.set(args.event, [...(listeners.get(args.event) ?? []), args.handler]);
+          return args.handler;
+        case "plugin:event|unlisten":
+          listeners.set(args.event, (listeners.get(args.event) ?? []).filter((id) => id !== args.eventId));
+          return null;
+      }
       if (failWith) throw failWith;
+      if (failCommand?.cmd === cmd) throw failCommand.error;
       switch (cmd) {
         case "app_status":
           return { version: "0.1.0", demo: true, data_dir: "/tmp/schooldesk-demo", sync: { state: "ready" } };
+        case "desk_activity":
+          return activity;
+        case "sync_now":
+        case "send_now":
+          return null;
         case "list_students": {
           // The cache's rule: every typed word starts a word of a name or the external id.
           const words = (t) => t.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase()
@@ -140,7 +188,13 @@ describe("the built UI in Chromium", () => {
     const outbox = page.getByTestId("outbox-row");
     assert.equal(await outbox.count(), 3);
     assert.match(await outbox.nth(2).textContent(), /failed.*Submit form.*grade_level is required/);
-    assert.equal(await page.getByTestId("outbox-count").textContent(), "1 waiting");
+    assert.equal(await page.getByTestId("outbox-count").textContent(), "3");
+    assert.equal(await page.getByTestId("outbox-waiting").textContent(), "1 waiting");
+    assert.equal(await page.getByTestId("outbox-failed").textContent(), "1 failed");
+    const chips = page.getByTestId("system-chip");
+    assert.equal(await chips.count(), 4);
+    assert.match(await chips.first().textContent(), /^OmniForge SIS synced \d\d:\d\d$|^OmniForge SIS synced .+ \d\d:\d\d$/);
+    assert.equal(await page.getByTestId("offline-indicator").isVisible(), false);
 
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, "ui.png"), fullPage: true });
@@ -180,4 +234,149 @@ describe("the built UI in Chromium", () => {
     assert.equal(await page.getByRole("alert").first().isVisible(), true);
     await page.close();
   });
+
+  it("reaches Sync now and Send now from the keyboard, with a visible focus", async () => {
+    const { page, problems } = await open();
+    await page.getByTestId("student-row").first().waitFor();
+    const sync = page.getByTestId("sync-now");
+    const send = page.getByTestId("send-now");
+    await page.waitForFunction(() => !document.querySelector('[data-testid="sync-now"]').disabled);
+    assert.equal(await sync.evaluate((el) => el.tagName), "BUTTON");
+    assert.equal(await sync.textContent(), "Sync now");
+    assert.equal(await send.textContent(), "Send now");
+
+    // From the top of the page, the first Tab lands on Sync now and the second on Send now.
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "sync-now");
+    const ring = await sync.evaluate((el) => {
+      const s = getComputedStyle(el);
+      return { style: s.outlineStyle, width: parseFloat(s.outlineWidth) };
+    });
+    assert.notEqual(ring.style, "none", "the focused button shows no outline");
+    assert.ok(ring.width >= 2, `the focus outline is ${ring.width}px wide`);
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "send-now");
+    await page.keyboard.press("Space");
+    await page.waitForFunction(() => window.__calls.some(([cmd]) => cmd === "send_now"));
+    const cmds = (await page.evaluate(() => window.__calls)).map(([cmd]) => cmd);
+    assert.ok(cmds.includes("sync_now"), `Enter on Sync now did not call sync_now: ${cmds}`);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it("follows the shell's events: activity, offline and changes", async () => {
+    const { page, problems } = await open();
+    await page.getByTestId("student-row").first().waitFor();
+    await page.waitForFunction(() => window.__listening("desk-activity") === 1);
+
+    await page.evaluate(() =>
+      window.__emit("desk-activity", {
+        systems: [
+          {
+            system: "matrix", system_name: "Matrix LMS", syncing: true, phase: "rosters", rows: 80,
+            requests_left: 12, register_ready: false, last_sync_at: null, next_sync_at: null,
+            reachable: true, problem: null,
+          },
+          {
+            system: "hubmis", system_name: "WCBS HUBmis", syncing: false, phase: null, rows: 0,
+            requests_left: null, register_ready: true, last_sync_at: null, next_sync_at: null,
+            reachable: false, problem: null,
+          },
+        ],
+        sending: false, waiting: 4, conflicts: 2, failed: 0, offline: true,
+      }),
+    );
+    const offline = page.getByTestId("offline-indicator");
+    await offline.waitFor();
+    assert.equal(
+      await offline.textContent(),
+      "Offline — everything shown is from this computer's cache; writes are kept and sent when the network is back",
+    );
+    const chips = page.getByTestId("system-chip");
+    assert.deepEqual(await chips.allTextContents(), [
+      "Syncing Matrix LMS · rosters (80 rows)",
+      "WCBS HUBmis: not answering — working from the cache",
+    ]);
+    assert.equal(await page.getByTestId("outbox-conflicts").textContent(), "2 conflicts");
+    assert.equal(await page.getByTestId("sync-status").textContent(), "Offline");
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, "ui-offline.png"), fullPage: true });
+
+    const count = (cmd) => page.evaluate((c) => window.__calls.filter(([x]) => x === c).length, cmd);
+    const [students, outbox] = [await count("list_students"), await count("list_outbox")];
+    await page.evaluate(() => window.__emit("desk-changed", { origins: ["replay"], tables: ["outbox"] }));
+    await page.waitForFunction((n) => window.__calls.filter(([c]) => c === "list_outbox").length > n, outbox);
+    assert.equal(await count("list_students"), students, "an outbox change re-read the students");
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it("shows a refused Send now in the shell's words", async () => {
+    const { page } = await open({
+      failCommand: {
+        cmd: "send_now",
+        error: { code: "shell.starting", message: "Schooldesk is still starting. Try again in a moment.", retryable: true },
+      },
+    });
+    await page.getByTestId("student-row").first().waitFor();
+    await page.getByTestId("send-now").click();
+    const banner = page.locator(".banner");
+    await banner.waitFor();
+    assert.equal(await banner.textContent(), "Schooldesk is still starting. Try again in a moment.");
+    await page.close();
+  });
+
+  for (const colorScheme of ["light", "dark"]) {
+    it(`keeps text readable (WCAG AA) in the ${colorScheme} scheme`, async () => {
+      const { page } = await open();
+      await page.emulateMedia({ colorScheme });
+      await page.getByTestId("student-row").first().waitFor();
+      await page.waitForFunction(() => !document.querySelector('[data-testid="sync-now"]').disabled);
+      await page.evaluate(() =>
+        window.__emit("desk-activity", {
+          systems: ["ok", "busy", "warn", "bad", "idle"].map((kind, i) => ({
+            system: "matrix", system_name: `System ${i}`, syncing: kind === "busy", phase: "rosters",
+            rows: 1, requests_left: null, register_ready: false,
+            last_sync_at: kind === "idle" ? null : "2025-09-01T08:00:00+00:00", next_sync_at: null,
+            reachable: kind !== "warn",
+            problem: kind === "bad" ? { code: "x", message: "Refused the key.", retryable: false } : null,
+          })),
+          sending: true, waiting: 1, conflicts: 1, failed: 1, offline: true,
+        }),
+      );
+      await page.getByTestId("offline-indicator").waitFor();
+      const failures = await page.evaluate(() => {
+        const rgb = (c) => (c.match(/[\d.]+/g) ?? []).map(Number);
+        const lum = ([r, g, b]) => {
+          const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+          return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+        };
+        const background = (el) => {
+          for (let e = el; e; e = e.parentElement) {
+            const c = rgb(getComputedStyle(e).backgroundColor);
+            if (c.length >= 3 && (c.length === 3 || c[3] > 0)) return c;
+          }
+          return [255, 255, 255];
+        };
+        const checks = [
+          ...document.querySelectorAll(
+            '[data-testid="system-chip"], .pill, .offline, .offline-badge, button.action, .sync, .state, .system, .banner, h1, h2, td, th, .footer',
+          ),
+        ];
+        const bad = [];
+        for (const el of checks) {
+          if (el.closest("[hidden]") || el.disabled) continue;
+          const fg = rgb(getComputedStyle(el).color);
+          const [a, b] = [lum(fg), lum(background(el))].sort((x, y) => y - x);
+          const ratio = (a + 0.05) / (b + 0.05);
+          if (ratio < 4.5) bad.push(`${el.className || el.tagName} “${el.textContent.slice(0, 30)}”: ${ratio.toFixed(2)}`);
+        }
+        return { bad, checked: checks.length };
+      });
+      assert.ok(failures.checked > 20, `only ${failures.checked} elements checked`);
+      assert.deepEqual(failures.bad, []);
+      await page.close();
+    });
+  }
 });

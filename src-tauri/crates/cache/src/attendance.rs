@@ -215,7 +215,13 @@ pub(crate) fn confirm_mark(
             params_from_iter(params),
         )?;
     } else {
-        params.push(SqlValue::Text(stored_json(server)?));
+        params.push(SqlValue::Text(crate::codec::source_json(
+            conn,
+            &mut Default::default(),
+            key.system,
+            "attendance_marks",
+            server,
+        )?));
         params.push(SqlValue::Text(ts(now)));
         conn.execute(
             &format!(
@@ -266,6 +272,7 @@ impl CacheTx<'_> {
              section_source_id = excluded.section_source_id, period = excluded.period, \
              date = excluded.date WHERE attendance_marks.state = 'synced'"
         ))?;
+        let mut options = crate::allow_list::OptionsBySystem::default();
         let mut n = 0;
         for m in marks {
             let source_id = (!m.source.source_id.is_empty()).then_some(m.source.source_id.clone());
@@ -273,7 +280,13 @@ impl CacheTx<'_> {
                 text(m.source.system.as_str()),
                 opt_text(&source_id),
                 owned_text(ts(m.source.fetched_at)),
-                owned_text(stored_json(&m.source.raw)?),
+                owned_text(crate::codec::source_json(
+                    self.conn,
+                    &mut options,
+                    m.source.system,
+                    "attendance_marks",
+                    &m.source.raw,
+                )?),
                 text(&m.student_source_id),
                 owned_text(m.section_source_id.clone().unwrap_or_default()),
                 owned_text(m.period.clone().unwrap_or_default()),

@@ -122,6 +122,21 @@ pub(crate) fn get_source(row: &Row<'_>, start: usize) -> rusqlite::Result<Source
     })
 }
 
+/// The `source_json` of a copied row: `raw` reduced to the allow-list of its system and
+/// table under the connection's options (see [`crate::allow_list`]). Every copied row's JSON
+/// goes through here.
+pub(crate) fn source_json(
+    conn: &rusqlite::Connection,
+    options: &mut crate::allow_list::OptionsBySystem,
+    system: System,
+    table: &str,
+    raw: &serde_json::Value,
+) -> crate::error::Result<String> {
+    let options = options.get(conn, system)?;
+    let kept = crate::allow_list::minimise_for_table(system, table, raw, options);
+    Ok(serde_json::to_string(&kept)?)
+}
+
 /// A source's JSON with never-stored fields removed again: `Source::new` already did, but a
 /// `Source` built by hand (its fields are public) must not smuggle a password into the file.
 pub(crate) fn stored_json(raw: &serde_json::Value) -> serde_json::Result<String> {

@@ -34,13 +34,18 @@
 //! Time and randomness are passed in (`now` parameters, idempotency keys), except the cache
 //! key itself, which always comes from the operating system's random source.
 
+pub mod allow_list;
 mod attendance;
+mod changes;
 mod codec;
 mod error;
+mod hubmis_links;
 mod keychain;
 mod outbox;
 mod people;
+mod reads;
 mod registration;
+mod removals;
 mod rows;
 mod schema;
 mod settings;
@@ -49,11 +54,14 @@ mod support;
 mod writes;
 
 pub use attendance::{attendance_entity_key, attendance_write_operation, NewAttendance};
+pub use changes::{with_origin, ChangeBatch};
 pub use error::{CacheError, KeychainProblem, Result};
 pub use keychain::{CacheKey, Keychain, SERVICE as KEYCHAIN_SERVICE};
 pub use outbox::NewOutboxEntry;
 pub use people::StudentQuery;
+pub use reads::{OutboxCountsBySystem, LAST_SYNC_OUTCOME};
 pub use registration::MissingItem;
+pub use removals::{over_guardrail, RemovalOutcome, REMOVABLE_TABLES};
 pub use schema::{Migration, MIGRATIONS, SCHEMA_VERSION};
 pub use settings::{ConnectionSettings, Counts, SyncState, COUNTED_TABLES};
 pub use store::{reset, Cache, CacheTx, DB_FILE};

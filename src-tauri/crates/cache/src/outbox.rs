@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row};
-use schooldesk_domain::{strip_never_stored, MarkState, Operation, OutboxEntry, OutboxState};
+use schooldesk_domain::{
+    strip_never_stored, MarkState, Operation, OutboxEntry, OutboxState, System,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -250,10 +252,54 @@ impl CacheTx<'_> {
         self.open_entry(id)?;
         self.conn.execute(
             "UPDATE outbox SET state = 'pending', attempts = attempts + 1, last_error = ?2, \
-             next_attempt_at = ?3, updated_at = ?4 WHERE id = ?1",
+             unsent_reason = NULL, next_attempt_at = ?3, updated_at = ?4 WHERE id = ?1",
             (id, error, ts(next_attempt_at), ts(now)),
         )?;
         self.expect_entry(id)
+    }
+
+    /// The entry was claimed but never sent (its system is unreachable or not connected, or
+    /// the replay is stopping): Pending again, due at `next_attempt_at`, no attempt counted,
+    /// and `reason` kept so "Send now" knows it may try at once.
+    pub fn defer_unsent(
+        &self,
+        id: i64,
+        reason: &str,
+        next_attempt_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<OutboxEntry> {
+        self.open_entry(id)?;
+        self.conn.execute(
+            "UPDATE outbox SET state = 'pending', last_error = ?2, unsent_reason = ?2, \
+             next_attempt_at = ?3, updated_at = ?4 WHERE id = ?1",
+            (id, reason, ts(next_attempt_at), ts(now)),
+        )?;
+        self.expect_entry(id)
+    }
+
+    /// "Send now": entries that were never sent because their system was down (or the
+    /// replay stopped) become due at once. Entries backing off after a real attempt keep
+    /// their wait, which protects a struggling server. Returns how many became due.
+    pub fn clear_unsent_backoff(&self, now: DateTime<Utc>) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET next_attempt_at = ?1, updated_at = ?1 \
+             WHERE state = 'pending' AND unsent_reason IS NOT NULL AND next_attempt_at > ?1",
+            [ts(now)],
+        )?)
+    }
+
+    /// The earliest time an open entry is due (None when nothing waits to be sent).
+    pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<String> = self.conn.query_row(
+            &format!("SELECT min(next_attempt_at) FROM outbox WHERE {OPEN}"),
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(at.and_then(|s| {
+            DateTime::parse_from_rfc3339(&s)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        }))
     }
 
     /// The system refused the write for good (bad data, no permission): Failed, for a person
@@ -375,5 +421,57 @@ impl Cache {
     /// See [`CacheTx::conflict`].
     pub fn conflict(&self, id: i64, server: &Value, now: DateTime<Utc>) -> Result<OutboxEntry> {
         self.with_transaction(|tx| tx.conflict(id, server, now))
+    }
+
+    /// See [`CacheTx::defer_unsent`].
+    pub fn defer_unsent(
+        &self,
+        id: i64,
+        reason: &str,
+        next_attempt_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<OutboxEntry> {
+        self.with_transaction(|tx| tx.defer_unsent(id, reason, next_attempt_at, now))
+    }
+
+    /// See [`CacheTx::clear_unsent_backoff`].
+    pub fn clear_unsent_backoff(&self, now: DateTime<Utc>) -> Result<usize> {
+        self.with_transaction(|tx| tx.clear_unsent_backoff(now))
+    }
+
+    /// See [`CacheTx::next_due`].
+    pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
+        self.read_tx(|tx| tx.next_due())
+    }
+
+    /// Entries not yet done for `system` (pending, sending, conflict or failed).
+    pub fn open_writes(&self, system: System) -> Result<u64> {
+        self.read(|c| {
+            let n: i64 = c.query_row(
+                "SELECT count(*) FROM outbox WHERE system = ?1 AND state <> 'done'",
+                [system.as_str()],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    /// Takes `system`'s unsent entries out of the queue as Failed with `why`: kept as a
+    /// receipt a person can read (and retry), never sent by themselves.
+    pub fn set_aside_open_writes(
+        &self,
+        system: System,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        self.with_transaction(|tx| {
+            Ok(tx.conn.execute(
+                &format!(
+                    "UPDATE outbox SET state = 'failed', last_error = ?2, updated_at = ?3 \
+                     WHERE system = ?1 AND {OPEN}"
+                ),
+                (system.as_str(), why, ts(now)),
+            )?)
+        })
     }
 }

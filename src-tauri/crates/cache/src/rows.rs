@@ -5,7 +5,8 @@ use rusqlite::types::ToSqlOutput;
 use rusqlite::{params_from_iter, Connection, Params, Row};
 use schooldesk_domain::{Source, System};
 
-use crate::codec::{get_source, owned_text, stored_json, text, ts};
+use crate::allow_list::{OptionsBySystem, RowKind};
+use crate::codec::{get_source, owned_text, source_json, text, ts};
 use crate::error::{CacheError, Result};
 
 pub(crate) trait Sourced: Sized {
@@ -60,7 +61,7 @@ pub(crate) fn check_source(source: &Source, table: &str) -> Result<()> {
 
 /// Inserts or updates `rows` by (system, source_id); returns how many were written. Every row
 /// is checked before the first is written, so a bad batch changes nothing even outside a
-/// transaction.
+/// transaction. Each row's JSON is reduced to its allow-list (see [`crate::allow_list`]).
 pub(crate) fn upsert<T: Sourced>(conn: &Connection, rows: &[T]) -> Result<usize> {
     for row in rows {
         check_source(row.source(), T::TABLE)?;
@@ -88,14 +89,27 @@ pub(crate) fn upsert<T: Sourced>(conn: &Connection, rows: &[T]) -> Result<usize>
         updates = updates.join(", "),
     );
     let mut stmt = conn.prepare_cached(&sql)?;
+    let mut options = OptionsBySystem::default();
     let mut written = 0;
     for row in rows {
         let source = row.source();
+        // Rows only an option allows (learning support) are not stored while it is off.
+        if let Some(kind) = RowKind::of_table(T::TABLE) {
+            if !kind.allowed(options.get(conn, source.system)?) {
+                continue;
+            }
+        }
         let mut values = vec![
             text(source.system.as_str()),
             text(&source.source_id),
             owned_text(ts(source.fetched_at)),
-            owned_text(stored_json(&source.raw)?),
+            owned_text(source_json(
+                conn,
+                &mut options,
+                source.system,
+                T::TABLE,
+                &source.raw,
+            )?),
         ];
         values.extend(row.values());
         written += stmt.execute(params_from_iter(values))?;

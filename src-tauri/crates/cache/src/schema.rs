@@ -19,11 +19,23 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first. Append only: a released file is never edited.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/0001_initial.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "engine",
+        sql: include_str!("../migrations/0002_engine.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "minimisation",
+        sql: include_str!("../migrations/0003_minimisation.sql"),
+    },
+];
 
 /// The layout version this build writes and understands.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -8,6 +8,7 @@ use schooldesk_domain::{Disagreement, System};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::allow_list::{self, Sensitive};
 use crate::codec::{get_json, get_system, get_ts, ts};
 use crate::error::{CacheError, Result};
 use crate::store::{Cache, CacheTx};
@@ -24,8 +25,13 @@ pub struct ConnectionSettings {
     pub client_id: Option<String>,
     /// Anything else the connector needs (route overrides, page sizes), as JSON.
     pub settings: Value,
-    /// Whether the school chose to copy learning-support (SEN) records.
+    /// Whether the school chose to copy learning-support (SEN) records. Turning it off
+    /// deletes what it stored ([`CacheTx::save_connection`]).
     pub learning_support_enabled: bool,
+    /// Whether the school chose to keep medical conditions at hand for emergencies ("rescue
+    /// medication in office"). Turning it off deletes what it stored.
+    #[serde(default)]
+    pub medical_alerts_enabled: bool,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -98,12 +104,13 @@ fn connection_from_row(row: &Row<'_>) -> rusqlite::Result<ConnectionSettings> {
         client_id: row.get(3)?,
         settings: get_json(row, 4)?,
         learning_support_enabled: row.get(5)?,
-        updated_at: get_ts(row, 6)?,
+        medical_alerts_enabled: row.get(6)?,
+        updated_at: get_ts(row, 7)?,
     })
 }
 
-const CONNECTION_COLUMNS: &str =
-    "system, base_url, realm, client_id, settings_json, learning_support_enabled, updated_at";
+const CONNECTION_COLUMNS: &str = "system, base_url, realm, client_id, settings_json, \
+     learning_support_enabled, medical_alerts_enabled, updated_at";
 
 fn sync_state_from_row(row: &Row<'_>) -> rusqlite::Result<SyncState> {
     Ok(SyncState {
@@ -127,7 +134,17 @@ fn sync_state(conn: &Connection, system: System, resource: &str) -> Result<Optio
 impl CacheTx<'_> {
     /// Saves how to reach a system (replacing earlier settings). Refused if `settings` holds
     /// a key that looks like a secret, or if the address is not http(s).
+    ///
+    /// What the cache holds for the system is made to match the options saved, in this same
+    /// transaction: with learning support off its learning-support records, reviews and
+    /// summaries are deleted; with medical alerts off its medical conditions (see
+    /// [`crate::allow_list`]).
     pub fn save_connection(&self, c: &ConnectionSettings) -> Result<()> {
+        self.save_connection_counting(c).map(|_| ())
+    }
+
+    /// [`CacheTx::save_connection`], returning how many stored rows it deleted or reduced.
+    fn save_connection_counting(&self, c: &ConnectionSettings) -> Result<usize> {
         let url = c.base_url.trim();
         if !(url.starts_with("https://") || url.starts_with("http://")) {
             return Err(CacheError::InvalidInput(format!(
@@ -143,11 +160,13 @@ impl CacheTx<'_> {
         }
         self.conn.execute(
             &format!(
-                "INSERT INTO connections ({CONNECTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                "INSERT INTO connections ({CONNECTION_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
                  ON CONFLICT (system) DO UPDATE SET base_url = excluded.base_url, \
                  realm = excluded.realm, client_id = excluded.client_id, \
                  settings_json = excluded.settings_json, \
                  learning_support_enabled = excluded.learning_support_enabled, \
+                 medical_alerts_enabled = excluded.medical_alerts_enabled, \
                  updated_at = excluded.updated_at"
             ),
             (
@@ -157,19 +176,27 @@ impl CacheTx<'_> {
                 &c.client_id,
                 serde_json::to_string(&c.settings)?,
                 c.learning_support_enabled,
+                c.medical_alerts_enabled,
                 ts(c.updated_at),
             ),
         )?;
-        Ok(())
+        let options = Sensitive {
+            learning_support: c.learning_support_enabled,
+            medical_alerts: c.medical_alerts_enabled,
+        };
+        allow_list::apply_to_stored(self.conn, c.system, options)
     }
 
-    /// Forgets how to reach a system (its cached rows stay until reset). Returns whether
-    /// there was a connection.
+    /// Forgets how to reach a system. Its cached rows stay until reset, except what only the
+    /// connection's options allowed (learning support, medical alerts): with no connection,
+    /// nobody has chosen to keep those. Returns whether there was a connection.
     pub fn remove_connection(&self, system: System) -> Result<bool> {
-        Ok(self.conn.execute(
+        let removed = self.conn.execute(
             "DELETE FROM connections WHERE system = ?1",
             [system.as_str()],
-        )? > 0)
+        )? > 0;
+        allow_list::apply_to_stored(self.conn, system, Sensitive::default())?;
+        Ok(removed)
     }
 
     /// Records where a pull stopped; call it in the same transaction as the rows fetched.
@@ -237,9 +264,20 @@ impl CacheTx<'_> {
 }
 
 impl Cache {
-    /// See [`CacheTx::save_connection`].
+    /// See [`CacheTx::save_connection`]. When that deleted or reduced stored rows, the
+    /// write-ahead log is folded into the file and emptied, so the old versions of those rows
+    /// do not linger in it.
     pub fn save_connection(&self, c: &ConnectionSettings) -> Result<()> {
-        self.with_transaction(|tx| tx.save_connection(c))
+        let touched = self.with_transaction(|tx| tx.save_connection_counting(c))?;
+        if touched > 0 {
+            // Best effort: a reader in another process may hold the log (SQLite then reports
+            // "busy" in the result row, not as an error); the next checkpoint finishes it.
+            self.read(|conn| {
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+                Ok(())
+            })?;
+        }
+        Ok(())
     }
 
     /// See [`CacheTx::remove_connection`].

@@ -34,6 +34,7 @@ pub struct Cache {
     conn: Mutex<Connection>,
     path: PathBuf,
     encrypted: bool,
+    changes: std::sync::Arc<crate::changes::Tracker>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -60,6 +61,9 @@ impl Cache {
     ///   the old one;
     /// - a key that does not open the file: [`CacheError::WrongKey`], file untouched;
     /// - a file from a newer Schooldesk: [`CacheError::NewerSchema`], file untouched.
+    ///
+    /// All of this runs under an OS lock on `<data_dir>/open.lock`, so processes opening a
+    /// new data folder at the same moment end up with one key, the one that opens the file.
     pub fn open(data_dir: &Path, keychain: &Keychain) -> Result<Cache> {
         if Keychain::for_data_dir(data_dir) != *keychain {
             return Err(CacheError::InvalidInput(format!(
@@ -70,6 +74,12 @@ impl Cache {
         }
         std::fs::create_dir_all(data_dir).map_err(|e| CacheError::io(data_dir, e))?;
         let path = Self::db_path(data_dir);
+        // Two processes opening a new data folder at once (the app starting while a script
+        // runs) would each see no key, each store their own, and one would create the file
+        // with a key the keychain no longer holds. The lock makes "read the key, create it if
+        // missing, create and migrate the file" one step across processes; everything is
+        // read again once it is held. The OS drops it if its holder dies.
+        let _open = OpenLock::acquire(data_dir)?;
         let key = match (keychain.get_cache_key()?, holds_data(&path)?) {
             (Some(key), _) => key,
             (None, false) => keychain.create_cache_key(&mut rand::rngs::OsRng)?,
@@ -145,12 +155,17 @@ impl Cache {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "cache_size", -CACHE_SIZE_KIB)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Deleted or shrunk rows are overwritten, not left in free space: turning learning
+        // support off must delete the records from the (decrypted) file too.
+        conn.pragma_update(None, "secure_delete", "ON")?;
 
         schema::migrate(&mut conn, target)?;
+        let changes = crate::changes::Tracker::install(&mut conn)?;
         Ok(Cache {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
             encrypted: key.is_some(),
+            changes,
         })
     }
 
@@ -167,6 +182,22 @@ impl Cache {
     /// False only for a cache opened with [`Cache::open_plain`].
     pub fn is_encrypted(&self) -> bool {
         self.encrypted
+    }
+
+    /// Calls `listener` with every transaction committed through this `Cache`, on the thread
+    /// that committed it and while the cache is locked: it must be quick and must not call
+    /// the cache (send the batch on).
+    pub fn on_change(&self, listener: impl Fn(&crate::ChangeBatch) + Send + Sync + 'static) {
+        self.changes.subscribe(Box::new(listener));
+    }
+
+    /// SQLite's `data_version`: it moves when ANOTHER connection (another process on the same
+    /// file) commits, never for our own writes — the cheap way to notice the CLI's changes
+    /// while the app is open.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .lock()
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
     /// The file's layout version (equal to [`crate::SCHEMA_VERSION`] once opened normally).
@@ -219,6 +250,14 @@ pub struct CacheTx<'a> {
 /// [`Keychain::set_secret`] are kept.
 pub fn reset(data_dir: &Path, keychain: &Keychain) -> Result<()> {
     let db = Cache::db_path(data_dir);
+    // Not between another process's reading of the key and its creating of the file, which
+    // would leave a file whose key was just deleted. The lock file itself stays: deleting it
+    // could let two openers lock two different files.
+    let _open = if data_dir.is_dir() {
+        Some(OpenLock::acquire(data_dir)?)
+    } else {
+        None
+    };
     for suffix in ["-wal", "-shm", "-journal", ""] {
         let mut name = db.clone().into_os_string();
         name.push(suffix);
@@ -230,6 +269,35 @@ pub fn reset(data_dir: &Path, keychain: &Keychain) -> Result<()> {
         }
     }
     keychain.delete_cache_key()
+}
+
+/// The lock file beside the cache that serialises opening it across processes.
+const OPEN_LOCK_FILE: &str = "open.lock";
+
+/// An exclusive OS lock on `<data dir>/open.lock`, released when dropped (or when the
+/// process dies). Held only while the cache is being opened, never while it is in use.
+struct OpenLock(std::fs::File);
+
+impl OpenLock {
+    fn acquire(data_dir: &Path) -> Result<OpenLock> {
+        let path = data_dir.join(OPEN_LOCK_FILE);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| CacheError::io(&path, e))?;
+        // Blocking: the holder is only reading the keychain and creating or migrating the
+        // file, and a second opener must wait for that key rather than make its own.
+        file.lock().map_err(|e| CacheError::io(&path, e))?;
+        Ok(OpenLock(file))
+    }
+}
+
+impl Drop for OpenLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
 }
 
 /// Whether the cache file (or its write-ahead log) holds anything: an empty file left by a

@@ -9,15 +9,38 @@ use schooldesk_domain::System;
 
 /// Rows written in each layout's own terms (raw SQL), proving data survives every later
 /// migration. One seed per migration: add one when you add a migration.
-const SEEDS: &[&str] = &[
-    // 1: initial
-    "INSERT INTO students (system, source_id, fetched_at, source_json, external_id, given_name, \
+/// What a version-1 file holds: a pupil and a queued write.
+macro_rules! v1_rows {
+    () => {
+        "INSERT INTO students (system, source_id, fetched_at, source_json, external_id, given_name, \
      family_name, active) VALUES ('hubmis', 'v1-student', '2024-09-02T08:00:00.000000Z', \
      '{\"id\":\"v1-student\"}', 'EXT-V1', 'Vera', 'Oldfield', 1); \
      INSERT INTO outbox (idempotency_key, system, operation, entity_key, payload_json, state, \
      next_attempt_at, created_at, updated_at) VALUES ('5b0f5d52-6a2d-4a5e-9c61-3f3a1f0a1e11', \
      'omniforge', 'submit_attendance', 'attendance:x:::2024-09-02', '{}', 'pending', \
-     '2024-09-02T08:00:00.000000Z', '2024-09-02T08:00:00.000000Z', '2024-09-02T08:00:00.000000Z');",
+     '2024-09-02T08:00:00.000000Z', '2024-09-02T08:00:00.000000Z', '2024-09-02T08:00:00.000000Z');"
+    };
+}
+
+/// Rows as each version stored them (index = version - 1): the v1 rows, and what each later
+/// layout added.
+const SEEDS: &[&str] = &[
+    // 1: initial
+    v1_rows!(),
+    // 2: engine (why an entry was never sent; removals held for a person)
+    concat!(
+        v1_rows!(),
+        " UPDATE outbox SET unsent_reason = 'OmniForge SIS did not answer.'; \
+         INSERT INTO held_removals (system, table_name, source_id, detected_at) VALUES \
+         ('hubmis', 'students', 'gone-student', '2024-09-03T08:00:00.000000Z');"
+    ),
+    // 3: minimisation
+    concat!(
+        v1_rows!(),
+        " INSERT INTO connections (system, base_url, settings_json, learning_support_enabled, \
+         medical_alerts_enabled, updated_at) VALUES ('matrix', 'https://lms.example', '{}', 0, \
+         1, '2024-09-02T08:00:00.000000Z');"
+    ),
 ];
 
 fn schema(db: &std::path::Path, key: &schooldesk_cache::CacheKey) -> Vec<(String, String, String)> {

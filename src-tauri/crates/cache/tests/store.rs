@@ -453,6 +453,7 @@ fn connection_settings_are_kept_but_secrets_are_refused() {
         client_id: Some("client-1".into()),
         settings: json!({"pageSize": 50}),
         learning_support_enabled: true,
+        medical_alerts_enabled: true,
         updated_at: t0(),
     };
     cache.save_connection(&settings).unwrap();

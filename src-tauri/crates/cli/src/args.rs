@@ -21,6 +21,16 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Work on the demo profile (the built-in demo district's own cache and key, kept apart
+    /// from real data) instead of the real one.
+    #[arg(long, global = true)]
+    pub demo: bool,
+
+    /// Show what Schooldesk is doing (log lines on standard error). `RUST_LOG` or
+    /// `SCHOOLDESK_LOG` (e.g. `debug`) choose the detail.
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -40,14 +50,50 @@ pub enum Command {
         /// Read everything again, not only what changed since the last sync.
         #[arg(long)]
         full: bool,
+        /// Remove the rows a system stopped returning that were held back because there were
+        /// more of them than the safety limit (check the system first), then sync.
+        #[arg(long)]
+        confirm_removals: bool,
     },
     /// List students from the cache.
     Students {
         /// Part of a name or an external id.
         #[arg(long)]
         search: Option<String>,
-        #[arg(long, default_value_t = 100)]
-        limit: usize,
+        /// At most this many (default: all with --json, 100 otherwise).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// List sections (classes, homerooms, tutor groups) of every system, with how many
+    /// students each has.
+    Sections {
+        /// Only this school's (its id from the school column, e.g. omniforge:sch-1).
+        #[arg(long, value_name = "ID")]
+        school: Option<String>,
+        /// At most this many (default: all).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// List the students of one section.
+    Roster {
+        /// The section's id from `schooldesk sections` (e.g. matrix:c-12).
+        #[arg(long, value_name = "ID")]
+        section: String,
+        /// At most this many (default: all).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// One child across systems: ids, guardians and contacts (who may collect), classes and
+    /// today's marks.
+    Student {
+        /// The id in any system (e.g. omniforge:stu-1 or stu-1) or the district's external id.
+        id: String,
+    },
+    /// Details that differ between systems for the same child, to review.
+    Disagreements {
+        /// At most this many (default: all).
+        #[arg(long)]
+        limit: Option<usize>,
     },
     /// Take or list attendance.
     #[command(subcommand)]
@@ -86,13 +132,34 @@ pub struct ConnectArgs {
     /// A negotiated rate limit, when the district has one other than the documented default.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub requests_per_minute: Option<u32>,
+    /// The school's time zone (IANA name, e.g. America/Chicago), which decides what
+    /// "today's register" is. Default: this computer's zone.
+    #[arg(long, value_name = "ZONE")]
+    pub time_zone: Option<String>,
     /// Also sync learning-support (SEN) records from this connection.
     #[arg(long)]
     pub learning_support: bool,
+    /// Keep pupils' medical conditions (HUBmis) at hand for emergencies. Without it they are
+    /// not stored, and connecting again without it deletes those already stored.
+    #[arg(long)]
+    pub medical_alerts: bool,
     /// Save without first checking that the system answers and accepts the secret
     /// (e.g. when setting up a laptop away from the school network).
     #[arg(long)]
     pub no_verify: bool,
+    /// When the address changes while writes wait for the old one: `send-to-new` sends them
+    /// to the new address, `discard` keeps them as failed receipts, never sent. Without it
+    /// such a change is refused.
+    #[arg(long, value_parser = parse_pending_writes, value_name = "send-to-new|discard")]
+    pub pending_writes: Option<schooldesk_sync::PendingWrites>,
+}
+
+fn parse_pending_writes(s: &str) -> Result<schooldesk_sync::PendingWrites, String> {
+    match s {
+        "send-to-new" => Ok(schooldesk_sync::PendingWrites::SendToNew),
+        "discard" => Ok(schooldesk_sync::PendingWrites::Discard),
+        other => Err(format!("'{other}' is not one of: send-to-new, discard")),
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@
 
 mod args;
 mod output;
+mod reads;
 mod run;
 
 use clap::Parser;
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging();
+    init_logging(cli.verbose);
     match run::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -39,11 +40,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to standard error, quiet unless `SCHOOLDESK_LOG` asks (e.g. `SCHOOLDESK_LOG=debug`).
+/// Logs go to standard error, and only when asked for: `--verbose`, or a filter in
+/// `SCHOOLDESK_LOG` or `RUST_LOG` (e.g. `debug`). Otherwise an error is the one sentence
+/// `main` prints, with no log line above it for a person or a script to wade through.
 /// Secrets never reach a log line: the connectors redact them before anything is formatted.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SCHOOLDESK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+fn init_logging(verbose: bool) {
+    let asked = ["SCHOOLDESK_LOG", "RUST_LOG"].into_iter().find_map(|var| {
+        std::env::var(var)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
+    });
+    let filter = asked.unwrap_or_else(|| {
+        tracing_subscriber::EnvFilter::new(if verbose { "info" } else { "off" })
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

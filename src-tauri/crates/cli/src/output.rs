@@ -9,6 +9,18 @@ pub fn listing<T: Serialize>(
     headers: &[&str],
     row: impl Fn(&T) -> Vec<String>,
 ) -> Result<(), crate::run::CliError> {
+    listing_part(json, items, headers, row, 0)
+}
+
+/// [`listing`] of the first part of a longer list: a table for people ends by saying how
+/// many rows it `left_out` (scripts asked for the part with `--limit`, so JSON does not).
+pub fn listing_part<T: Serialize>(
+    json: bool,
+    items: &[T],
+    headers: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+    left_out: u64,
+) -> Result<(), crate::run::CliError> {
     if json {
         println!("{}", serde_json::to_string_pretty(items)?);
         return Ok(());
@@ -34,10 +46,31 @@ pub fn listing<T: Serialize>(
     for r in rows {
         println!("{}", line(r));
     }
-    if items.is_empty() {
+    if items.is_empty() && left_out == 0 {
         println!("(none)");
     }
+    if left_out > 0 {
+        println!("… and {left_out} more not shown (use --limit N to see more, or --json for all).");
+    }
     Ok(())
+}
+
+/// The first `limit` of `items` (all when `None`), and how many were left out.
+pub fn first<T>(mut items: Vec<T>, limit: Option<usize>) -> (Vec<T>, u64) {
+    let total = items.len();
+    if let Some(limit) = limit {
+        items.truncate(limit);
+    }
+    let left_out = (total - items.len()) as u64;
+    (items, left_out)
+}
+
+/// A listed item with its `id` first, for scripts that pass it back to another command.
+#[derive(Serialize)]
+pub struct WithId<'a, T: Serialize> {
+    pub id: String,
+    #[serde(flatten)]
+    pub item: &'a T,
 }
 
 /// Prints one value as JSON, or a sentence for people.

@@ -3,10 +3,10 @@
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 use schooldesk_connectors::{Connection, ConnectionSettings};
-use schooldesk_domain::{AttendanceMark, OutboxEntry, Student, System};
+use schooldesk_domain::{AttendanceMark, OutboxEntry, System};
 use schooldesk_sync::desk::MarkRequest;
 use schooldesk_sync::pull::{Progress, SyncMode, SyncReport};
-use schooldesk_sync::{default_data_dir, demo, Desk, DeskError};
+use schooldesk_sync::{default_data_dir, demo, Desk, DeskError, PendingWrites};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
@@ -44,6 +44,15 @@ type Result<T> = std::result::Result<T, CliError>;
 pub fn run(cli: Cli) -> Result<()> {
     let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
     let json = cli.json;
+    let demo_profile = cli.demo;
+    // The real profile, or with --demo the demo district's own cache (never mixed).
+    let open = |data_dir: &std::path::Path| -> Result<Desk> {
+        Ok(if demo_profile {
+            Desk::open_demo(data_dir)?
+        } else {
+            Desk::open(data_dir)?
+        })
+    };
     match cli.command {
         // Reset must work when the cache cannot be opened (a lost key): it never opens it.
         Command::Reset { yes } => reset(&data_dir, yes, json),
@@ -52,19 +61,27 @@ pub fn run(cli: Cli) -> Result<()> {
             connection.realm = a.realm;
             connection.client_id = a.client_id;
             connection.learning_support_enabled = a.learning_support;
+            connection.medical_alerts_enabled = a.medical_alerts;
             connection.settings = ConnectionSettings {
                 requests_per_minute: a.requests_per_minute,
+                time_zone: a.time_zone,
                 ..ConnectionSettings::default()
             };
             // Check the address before asking for the secret: a typo costs nothing.
             schooldesk_connectors::http::check_base_url(connection.system, &connection.base_url)
                 .map_err(DeskError::from)?;
             let secret = read_secret(connection.system)?;
+            // Opened first: the check is paced with this folder's syncs.
+            let desk = open(&data_dir)?;
             if !a.no_verify {
-                runtime()?.block_on(Desk::verify(&connection, &secret))?;
+                runtime()?.block_on(desk.verify(&connection, &secret))?;
             }
-            let desk = Desk::open(&data_dir)?;
-            desk.connect(&connection, &secret, Utc::now())?;
+            desk.connect_with(
+                &connection,
+                &secret,
+                Utc::now(),
+                a.pending_writes.unwrap_or(PendingWrites::Refuse),
+            )?;
             let shown = serde_json::json!({"system": connection.system, "base_url": connection.base_url, "connected": true});
             summary(
                 json,
@@ -81,8 +98,20 @@ pub fn run(cli: Cli) -> Result<()> {
             systems,
             estimate,
             full,
+            confirm_removals,
         } => {
-            let desk = Desk::open(&data_dir)?;
+            let desk = open(&data_dir)?;
+            if confirm_removals {
+                let removed = desk.confirm_removals(&systems)?;
+                if !json {
+                    for (system, n) in &removed {
+                        eprintln!(
+                            "{}: removed {n} row(s) it no longer returns, as confirmed.",
+                            system.display_name()
+                        );
+                    }
+                }
+            }
             let mode = if full {
                 SyncMode::Full
             } else {
@@ -101,7 +130,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 }
             }
             let bar = progress_bar(json);
-            let on_progress = progress_sink(bar.clone());
+            let on_progress = progress_sink(bar.clone(), json);
             let report = runtime()?.block_on(desk.sync(&systems, mode, on_progress));
             if let Some(bar) = bar {
                 bar.finish_and_clear();
@@ -110,47 +139,22 @@ pub fn run(cli: Cli) -> Result<()> {
             summary(json, &report, &report.describe())?;
             sync_outcome(&report)
         }
-        Command::Status => {
-            let desk = Desk::open(&data_dir)?;
-            let status = desk.status()?;
-            let mut text = format!(
-                "Data directory: {}\nCache: encrypted (SQLCipher), layout version {}, key in the OS keychain\n",
-                status.data_dir.display(),
-                status.schema_version
-            );
-            if status.connections.is_empty() {
-                text.push_str("Connections: none (try `schooldesk demo`)\n");
-            }
-            for c in &status.connections {
-                text.push_str(&format!(
-                    "Connected: {} at {}\n",
-                    c.system.display_name(),
-                    c.base_url
-                ));
-            }
-            for (table, per_system) in &status.counts {
-                let total: u64 = per_system.values().sum();
-                if total > 0 {
-                    text.push_str(&format!("{table}: {total}\n"));
-                }
-            }
-            for (state, n) in &status.outbox {
-                text.push_str(&format!("outbox {state}: {n}\n"));
-            }
-            summary(json, &status, text.trim_end())
-        }
+        Command::Status => crate::reads::status(&open(&data_dir)?, json),
         Command::Students { search, limit } => {
-            let desk = Desk::open(&data_dir)?;
-            let students = desk.students(search.as_deref(), Some(limit))?;
-            listing(
-                json,
-                &students,
-                &["system", "id", "external id", "name", "grade", "homeroom"],
-                student_row,
-            )
+            crate::reads::students(&open(&data_dir)?, json, search.as_deref(), limit)
+        }
+        Command::Sections { school, limit } => {
+            crate::reads::sections(&open(&data_dir)?, json, school.as_deref(), limit)
+        }
+        Command::Roster { section, limit } => {
+            crate::reads::roster(&open(&data_dir)?, json, &section, limit)
+        }
+        Command::Student { id } => crate::reads::student(&open(&data_dir)?, json, &id),
+        Command::Disagreements { limit } => {
+            crate::reads::disagreements(&open(&data_dir)?, json, limit)
         }
         Command::Attendance(AttendanceCommand::Mark(a)) => {
-            let desk = Desk::open(&data_dir)?;
+            let desk = open(&data_dir)?;
             let req = MarkRequest {
                 student: a.student,
                 date: a.date,
@@ -185,7 +189,7 @@ pub fn run(cli: Cli) -> Result<()> {
             )
         }
         Command::Attendance(AttendanceCommand::List { date, section }) => {
-            let desk = Desk::open(&data_dir)?;
+            let desk = open(&data_dir)?;
             let marks = desk.register(date, section.as_deref())?;
             listing(
                 json,
@@ -197,7 +201,7 @@ pub fn run(cli: Cli) -> Result<()> {
             )
         }
         Command::Outbox(OutboxCommand::List { state }) => {
-            let desk = Desk::open(&data_dir)?;
+            let desk = open(&data_dir)?;
             let entries = desk.outbox(state)?;
             listing(
                 json,
@@ -215,12 +219,12 @@ pub fn run(cli: Cli) -> Result<()> {
             )
         }
         Command::Outbox(OutboxCommand::Replay) => {
-            let desk = Desk::open(&data_dir)?;
+            let desk = open(&data_dir)?;
             let report = runtime()?.block_on(desk.replay())?;
             summary(json, &report, &report.describe())
         }
         Command::Export(ExportCommand::Students { out }) => {
-            let desk = Desk::open(&data_dir)?;
+            let desk = open(&data_dir)?;
             let students = desk.students(None, None)?;
             write_csv(
                 &out,
@@ -254,12 +258,12 @@ pub fn run(cli: Cli) -> Result<()> {
             )
         }
         Command::Export(ExportCommand::Documents { out }) => {
-            let desk = Desk::open(&data_dir)?;
+            let desk = open(&data_dir)?;
             let report = runtime()?.block_on(desk.export_documents(&out))?;
             summary(json, &report, &report.describe())
         }
         Command::Export(ExportCommand::Register { date, out }) => {
-            let desk = Desk::open(&data_dir)?;
+            let desk = open(&data_dir)?;
             let marks = desk.register(date, None)?;
             write_csv(
                 &out,
@@ -299,7 +303,7 @@ pub fn run(cli: Cli) -> Result<()> {
             )
         }
         Command::Demo(a) => {
-            let desk = Desk::open(&data_dir)?;
+            let desk = Desk::open_demo(&data_dir)?;
             let rt = runtime()?;
             rt.block_on(async {
                 let bar = progress_bar(json);
@@ -307,7 +311,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     seed: a.seed,
                     students: a.students as usize,
                 };
-                let demo = demo::start(&desk, &options, progress_sink(bar.clone())).await;
+                let demo = demo::start(&desk, &options, progress_sink(bar.clone(), json)).await;
                 if let Some(bar) = &bar {
                     bar.finish_and_clear();
                 }
@@ -341,9 +345,30 @@ fn progress_bar(json: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
-/// Shows each stored page on the bar: system, phase, rows, requests, what is left.
-fn progress_sink(bar: Option<ProgressBar>) -> impl Fn(&Progress) + Send + Sync + 'static {
+/// Shows each stored page on the bar: system, phase, rows, requests, what is left; and says
+/// once per system when today's registers are ready (the rest keeps arriving).
+fn progress_sink(
+    bar: Option<ProgressBar>,
+    json: bool,
+) -> impl Fn(&Progress) + Send + Sync + 'static {
+    let announced = std::sync::Mutex::new(std::collections::BTreeSet::new());
     move |p: &Progress| {
+        if p.register_ready
+            && !json
+            && announced
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(p.system)
+        {
+            let line = format!(
+                "{}: register ready — today's registers are in; the rest is still arriving.",
+                p.system.display_name()
+            );
+            match &bar {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
         if let Some(bar) = &bar {
             let left = p
                 .remaining_estimate
@@ -461,17 +486,6 @@ fn write_csv(out: &Path, headers: &[&str], rows: impl Iterator<Item = Vec<String
     }
     tmp.persist(out).map_err(|e| err(e.error))?;
     Ok(())
-}
-
-fn student_row(s: &Student) -> Vec<String> {
-    vec![
-        s.source.system.to_string(),
-        s.source.source_id.clone(),
-        opt(&s.external_id),
-        s.display_name(),
-        opt(&s.grade),
-        opt(&s.homeroom),
-    ]
 }
 
 fn mark_row(m: &AttendanceMark) -> Vec<String> {

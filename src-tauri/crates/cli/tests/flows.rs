@@ -21,7 +21,14 @@ fn demo_fills_the_cache_from_all_four_systems() {
     ] {
         assert!(out.contains(name), "demo output lacks {name}: {out}");
     }
-    let status = sd.json(&["status"]);
+    // The demo has its own profile: the real one stays empty.
+    let real = sd.json(&["status"]);
+    assert_eq!(
+        real["connections"].as_array().map(Vec::len),
+        Some(0),
+        "{real}"
+    );
+    let status = sd.json(&["--demo", "status"]);
     let students = &status["counts"]["students"];
     for system in ["omniforge", "matrix", "hubmis"] {
         assert_eq!(students[system], 120, "students from {system}: {status}");
@@ -30,9 +37,9 @@ fn demo_fills_the_cache_from_all_four_systems() {
     assert_eq!(status["connections"].as_array().map(Vec::len), Some(4));
 
     // The same child is found by name search in every system that has them.
-    let one = sd.json(&["students", "--limit", "1"]);
+    let one = sd.json(&["--demo", "students", "--limit", "1"]);
     let family = one[0]["family_name"].as_str().expect("name").to_string();
-    let found = sd.json(&["students", "--search", &family]);
+    let found = sd.json(&["--demo", "students", "--search", &family]);
     assert!(found.as_array().is_some_and(|a| !a.is_empty()));
 }
 
@@ -40,7 +47,7 @@ fn demo_fills_the_cache_from_all_four_systems() {
 fn hubmis_marks_are_kept_locally_and_exported_as_a_register() {
     let sd = Sd::new();
     sd.ok(&["demo", "--students", "60"], None);
-    let students = sd.json(&["students", "--limit", "500"]);
+    let students = sd.json(&["--demo", "students", "--limit", "500"]);
     let hub = students
         .as_array()
         .expect("students")
@@ -51,6 +58,7 @@ fn hubmis_marks_are_kept_locally_and_exported_as_a_register() {
     let date = Utc::now().date_naive().to_string();
     let out = sd.ok(
         &[
+            "--demo",
             "attendance",
             "mark",
             "--student",
@@ -68,7 +76,7 @@ fn hubmis_marks_are_kept_locally_and_exported_as_a_register() {
         out.contains("register"),
         "the person is told how HUBmis marks are kept: {out}"
     );
-    let outbox = sd.json(&["outbox", "list"]);
+    let outbox = sd.json(&["--demo", "outbox", "list"]);
     assert_eq!(
         outbox.as_array().map(Vec::len),
         Some(0),
@@ -78,6 +86,7 @@ fn hubmis_marks_are_kept_locally_and_exported_as_a_register() {
     let csv_path = sd.dir.path().join("register.csv");
     sd.ok(
         &[
+            "--demo",
             "export",
             "register",
             "--date",
@@ -192,9 +201,9 @@ fn secrets_and_the_cache_key_never_reach_the_logs() {
     let mut logs = Vec::new();
     for args in [
         &["demo", "--students", "60"][..],
-        &["sync"][..],
-        &["outbox", "replay"][..],
-        &["status"][..],
+        &["--demo", "sync"][..],
+        &["--demo", "outbox", "replay"][..],
+        &["--demo", "status"][..],
     ] {
         let mut c = sd.command();
         c.args(args).env("SCHOOLDESK_LOG", "trace");
@@ -209,7 +218,7 @@ fn secrets_and_the_cache_key_never_reach_the_logs() {
     for s in &secrets {
         assert!(!contains(&logs, s.as_bytes()), "a secret reached the logs");
     }
-    let key = Keychain::for_data_dir(&sd.data_dir())
+    let key = Keychain::for_data_dir(&sd.data_dir().join("demo"))
         .get_cache_key()
         .expect("keychain")
         .expect("the cache key");

@@ -12,8 +12,8 @@ use crate::pace::{Bucket, HeaderMeaning, Limits};
 #[serde(default, rename_all = "snake_case")]
 pub struct ConnectionSettings {
     /// Overrides the documented per-minute limit (OmniForge keys are issued with their own
-    /// ceiling). Matrix is never paced above 115 a minute whatever this says (at 120 the key
-    /// is disabled), except a simulator on this computer, which is taken at its word.
+    /// ceiling). Matrix is never paced above its documented 120 a minute whatever this says
+    /// (above that the key is disabled), at any address.
     pub requests_per_minute: Option<u32>,
     /// Per-request timeout in seconds (default 30).
     pub timeout_secs: Option<u64>,
@@ -21,6 +21,9 @@ pub struct ConnectionSettings {
     pub academic_year_id: Option<String>,
     /// Days of attendance to pull, counting back from today (default 1: today only).
     pub attendance_days: Option<u32>,
+    /// The school's time zone (IANA name, e.g. `America/Chicago`): "today" for registers
+    /// and date filters is the school's day, not this computer's. Default: this computer's.
+    pub time_zone: Option<String>,
 }
 
 /// Everything needed to build a client, except the secret (which lives in the keychain).
@@ -36,6 +39,8 @@ pub struct Connection {
     pub settings: ConnectionSettings,
     /// Learning-support (SEN) data is synced only when this is on.
     pub learning_support_enabled: bool,
+    /// HUBmis medical conditions are kept only when this is on (the cache enforces it).
+    pub medical_alerts_enabled: bool,
 }
 
 impl Connection {
@@ -47,6 +52,7 @@ impl Connection {
             client_id: None,
             settings: ConnectionSettings::default(),
             learning_support_enabled: false,
+            medical_alerts_enabled: false,
         }
     }
 
@@ -68,29 +74,22 @@ impl Connection {
         Duration::from_secs(self.settings.timeout_secs.unwrap_or(30).clamp(1, 600))
     }
 
-    /// The limits this connection's client keeps to.
+    /// The limits this connection's client keeps to: the same for every address, a server
+    /// on this computer included (a simulator is configured with the documented limits).
     pub fn limits(&self) -> Limits {
-        let mut limits = default_limits(self.system, self.settings.requests_per_minute);
-        if self.system == System::Matrix && self.is_loopback() {
-            // A server on this computer is a simulator (tests, demo mode), never the hosted
-            // Matrix: its lockout is whatever it was configured with, so the setting stands.
-            limits.per_window = self.settings.requests_per_minute.or(limits.per_window);
-        }
-        limits
-    }
-
-    fn is_loopback(&self) -> bool {
-        url::Url::parse(self.base_url.trim()).is_ok_and(|u| match u.host() {
-            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        })
+        default_limits(self.system, self.settings.requests_per_minute)
     }
 }
 
-/// Matrix disables a key for a minute above 120 calls a minute; never pace above this.
-pub const MATRIX_CEILING: u32 = 115;
+/// Matrix disables a key for a minute above 120 calls a minute. With the exact sliding
+/// window and [`MATRIX_MARGIN`] the client goes right up to it, never above: a higher
+/// `requests_per_minute` is lowered to this.
+pub const MATRIX_CEILING: u32 = 120;
+
+/// Matrix counts calls as they arrive; a slot is held this much longer than the minute so
+/// that a call delayed on the way, or one still in flight from another process, cannot land
+/// inside a minute the server already counts as full (about 3 % slower than the ceiling).
+pub const MATRIX_MARGIN: Duration = Duration::from_secs(2);
 
 /// The documented limits of each system, with a per-minute override.
 pub fn default_limits(system: System, requests_per_minute: Option<u32>) -> Limits {
@@ -116,13 +115,17 @@ pub fn default_limits(system: System, requests_per_minute: Option<u32>) -> Limit
             default_backoff: Duration::from_secs(30),
         },
         System::Matrix => Limits {
-            per_window: Some(requests_per_minute.unwrap_or(100).clamp(1, MATRIX_CEILING)),
+            per_window: Some(
+                requests_per_minute
+                    .unwrap_or(MATRIX_CEILING)
+                    .clamp(1, MATRIX_CEILING),
+            ),
             window: minute,
-            margin,
+            margin: MATRIX_MARGIN,
             bucket: None,
             headers: HeaderMeaning::Window,
             // A lockout lasts a minute.
-            default_backoff: minute + margin,
+            default_backoff: minute + MATRIX_MARGIN,
         },
         System::Hubmis => Limits {
             per_window: Some(requests_per_minute.unwrap_or(12).max(1)),

@@ -31,6 +31,8 @@ pub enum ReplyProblem {
     Truncated,
     /// Not JSON at all (an HTML error page, a proxy's login page, …).
     WrongContentType,
+    /// Larger than Schooldesk reads ([`crate::http::MAX_REPLY_BYTES`]).
+    TooLarge,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -198,6 +200,12 @@ impl ConnectorError {
             ),
             Timeout { .. } => format!(
                 "{name} is taking too long to answer. Schooldesk will try again later."
+            ),
+            BadReply {
+                kind: ReplyProblem::TooLarge,
+                ..
+            } => format!(
+                "{name} sent a reply far larger than any it should, so Schooldesk did not read it and nothing was changed. Tell IT (the details are in the log)."
             ),
             BadReply { .. } => format!(
                 "{name} sent a reply Schooldesk could not read, so nothing was changed. Try again later; if it keeps happening, tell IT (the details are in the log)."

@@ -16,6 +16,14 @@ use crate::pace::{Limiter, SharedPace};
 use crate::redact::{blank_secret_params, Redactor, Secret};
 use crate::routes::Route;
 
+/// The largest API reply read. The biggest page any of the four systems sends is a few
+/// MiB; anything past this is a broken or hostile server, and holding it would only eat the
+/// memory of the office computer.
+pub const MAX_REPLY_BYTES: usize = 32 << 20;
+
+/// The largest document downloaded (enrollment attachments: scans, PDFs).
+pub const MAX_DOWNLOAD_BYTES: usize = 64 << 20;
+
 /// How far a failed request may be retried by the client itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retry {
@@ -191,7 +199,77 @@ pub fn from_value<T: DeserializeOwned>(system: System, value: Value) -> Result<T
     })
 }
 
-/// Decodes a JSON array into items, each keeping its own raw JSON.
+/// A record of a list that could not be decoded, reported instead of failing the list.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Malformed {
+    pub system: System,
+    /// What kind of record it was (the wire type's name, e.g. `User`).
+    pub record: String,
+    /// Its id, when it has one that could be read.
+    pub id: Option<String>,
+    /// Where in the record the problem is (`birthdate`, `contacts[0].phone`).
+    pub field: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} {} was left out: '{}' {}",
+            self.system.display_name(),
+            self.record,
+            self.id.as_deref().unwrap_or("(no readable id)"),
+            self.field,
+            self.problem
+        )
+    }
+}
+
+tokio::task_local! {
+    static MALFORMED: Arc<std::sync::Mutex<Vec<Malformed>>>;
+}
+
+/// Runs `work` so that a malformed record in a list is left out and reported instead of
+/// failing the whole list; returns what was left out. Outside such a scope (and in tasks
+/// spawned from it) a malformed record fails its list, as before. The caller owns the
+/// consequence: a record left out is not a record the system stopped returning, so nothing
+/// may be removed for it (see [`malformed_so_far`]).
+pub async fn collecting_malformed<F: std::future::Future>(work: F) -> (F::Output, Vec<Malformed>) {
+    let sink = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let out = MALFORMED.scope(sink.clone(), work).await;
+    let found = std::mem::take(&mut *sink.lock().unwrap_or_else(|e| e.into_inner()));
+    (out, found)
+}
+
+/// The records left out so far in the current [`collecting_malformed`] scope (empty outside
+/// one): removal code checks these before deleting a row the system seems to have dropped.
+pub fn malformed_so_far() -> Vec<Malformed> {
+    MALFORMED
+        .try_with(|m| m.lock().unwrap_or_else(|e| e.into_inner()).clone())
+        .unwrap_or_default()
+}
+
+/// The id of a raw record, under the names the four systems use.
+fn raw_id(raw: &Value) -> Option<String> {
+    ["id", "sourcedId", "user_id", "student_id", "pupil_id", "ID"]
+        .iter()
+        .find_map(|k| match raw.get(*k)? {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+}
+
+fn short_type_name<T>() -> String {
+    let full = std::any::type_name::<T>();
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base).to_string()
+}
+
+/// Decodes a JSON array into items, each keeping its own raw JSON. Inside a
+/// [`collecting_malformed`] scope a record that does not decode is left out and reported
+/// (system, id, field); elsewhere it fails the list.
 pub fn items<T: DeserializeOwned>(
     system: System,
     value: Value,
@@ -203,18 +281,50 @@ pub fn items<T: DeserializeOwned>(
             detail: format!("expected a JSON array, got {}", kind_of(&value)),
         });
     };
-    list.into_iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            let wire =
-                serde_path_to_error::deserialize(&raw).map_err(|e| ConnectorError::BadReply {
+    let sink = MALFORMED.try_with(Arc::clone).ok();
+    let mut out = Vec::with_capacity(list.len());
+    for (i, raw) in list.into_iter().enumerate() {
+        match serde_path_to_error::deserialize(&raw) {
+            Ok(wire) => out.push(Item { wire, raw }),
+            Err(e) => {
+                let report = Malformed {
                     system,
-                    kind: ReplyProblem::Malformed,
-                    detail: format!("item {i} at '{}': {}", e.path(), e.inner()),
-                })?;
-            Ok(Item { wire, raw })
-        })
-        .collect()
+                    record: short_type_name::<T>(),
+                    id: raw_id(&raw),
+                    // A missing field is reported on the record itself ("."); its name is
+                    // in the problem.
+                    field: match e.path().to_string() {
+                        p if p == "." => "(the record)".to_string(),
+                        p => p,
+                    },
+                    problem: e.inner().to_string(),
+                };
+                let Some(sink) = &sink else {
+                    return Err(ConnectorError::BadReply {
+                        system,
+                        kind: ReplyProblem::Malformed,
+                        detail: format!(
+                            "item {i} ({} {}) at '{}': {}",
+                            report.record,
+                            report.id.as_deref().unwrap_or("without a readable id"),
+                            report.field,
+                            report.problem
+                        ),
+                    });
+                };
+                tracing::warn!(
+                    system = %system,
+                    record = %report.record,
+                    id = report.id.as_deref().unwrap_or("-"),
+                    field = %report.field,
+                    problem = %report.problem,
+                    "a record could not be read and was left out"
+                );
+                sink.lock().unwrap_or_else(|e| e.into_inner()).push(report);
+            }
+        }
+    }
+    Ok(out)
 }
 
 pub fn kind_of(v: &Value) -> &'static str {
@@ -450,25 +560,7 @@ impl Http {
         let response = req.send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| {
-                let detail = self.describe(&e);
-                if e.is_timeout() {
-                    ConnectorError::Timeout {
-                        system: self.system,
-                        detail,
-                    }
-                } else {
-                    ConnectorError::BadReply {
-                        system: self.system,
-                        kind: ReplyProblem::Truncated,
-                        detail: format!("the reply stopped part-way: {detail}"),
-                    }
-                }
-            })?
-            .to_vec();
+        let body = self.read_capped(response, MAX_REPLY_BYTES, "reply").await?;
         tracing::debug!(
             system = %self.system,
             route = call.route,
@@ -493,6 +585,53 @@ impl Http {
             headers,
             body,
         })
+    }
+
+    /// Reads a body chunk by chunk, giving up (without holding more) once it passes `cap`.
+    async fn read_capped(
+        &self,
+        mut response: reqwest::Response,
+        cap: usize,
+        what: &str,
+    ) -> Result<Vec<u8>, ConnectorError> {
+        let too_large = |seen: String| {
+            ConnectorError::BadReply {
+            system: self.system,
+            kind: ReplyProblem::TooLarge,
+            detail: format!(
+                "the {what} is larger than {} MiB ({seen}), the most Schooldesk reads; it was not read",
+                cap >> 20
+            ),
+        }
+        };
+        if let Some(len) = response.content_length().filter(|n| *n > cap as u64) {
+            return Err(too_large(format!("{len} bytes announced")));
+        }
+        let mut body = Vec::new();
+        loop {
+            let chunk = response.chunk().await.map_err(|e| {
+                let detail = self.describe(&e);
+                if e.is_timeout() {
+                    ConnectorError::Timeout {
+                        system: self.system,
+                        detail,
+                    }
+                } else {
+                    ConnectorError::BadReply {
+                        system: self.system,
+                        kind: ReplyProblem::Truncated,
+                        detail: format!("the {what} stopped part-way: {detail}"),
+                    }
+                }
+            })?;
+            let Some(chunk) = chunk else {
+                return Ok(body);
+            };
+            if body.len() + chunk.len() > cap {
+                return Err(too_large(format!("more than {cap} bytes sent")));
+            }
+            body.extend_from_slice(&chunk);
+        }
     }
 
     /// A transport error's text with the URL removed and secrets scrubbed.
@@ -545,16 +684,11 @@ impl Http {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| ConnectorError::BadReply {
-                system: self.system,
-                kind: ReplyProblem::Truncated,
-                detail: format!("the file stopped part-way: {}", self.describe(&e)),
-            })?;
+        let body = self
+            .read_capped(response, MAX_DOWNLOAD_BYTES, "file")
+            .await?;
         match status.as_u16() {
-            200..=299 => Ok((body.to_vec(), content_type)),
+            200..=299 => Ok((body, content_type)),
             // Signed links expire within minutes: ask for a fresh one.
             403 | 404 => Err(ConnectorError::NotFound {
                 system: self.system,
@@ -674,5 +808,56 @@ mod tests {
         };
         let v = with_secrets.json(System::Matrix).unwrap();
         assert_eq!(v, serde_json::json!([{"id":1,"last_name":"X"}]));
+    }
+}
+
+#[cfg(test)]
+mod malformed_tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Pupil {
+        id: String,
+        year: u8,
+    }
+
+    fn list() -> Value {
+        serde_json::json!([
+            {"id": "P1", "year": 7},
+            {"id": "P2", "year": "seven"},
+            {"year": 9},
+            {"id": "P4", "year": 8}
+        ])
+    }
+
+    #[tokio::test]
+    async fn a_malformed_record_is_left_out_and_reported_inside_a_scope() {
+        let (decoded, found) =
+            collecting_malformed(async { items::<Pupil>(System::Hubmis, list()) }).await;
+        let ids: Vec<_> = decoded.unwrap().into_iter().map(|i| i.wire.id).collect();
+        assert_eq!(ids, ["P1", "P4"]);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].system, System::Hubmis);
+        assert_eq!(found[0].record, "Pupil");
+        assert_eq!(found[0].id.as_deref(), Some("P2"));
+        assert_eq!(found[0].field, "year");
+        assert_eq!(found[1].id, None);
+        assert_eq!(found[1].field, "(the record)");
+        assert!(
+            found[1].problem.contains("missing field `id`"),
+            "{:?}",
+            found[1]
+        );
+        assert!(found[0].to_string().contains("P2"), "{}", found[0]);
+    }
+
+    #[test]
+    fn outside_a_scope_a_malformed_record_fails_the_list_naming_it() {
+        let err = items::<Pupil>(System::Hubmis, list())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("P2") && err.contains("'year'"), "{err}");
     }
 }

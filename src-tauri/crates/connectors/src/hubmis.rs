@@ -760,10 +760,7 @@ pub fn to_student(item: &Item<StudentWire>, fetched_at: DateTime<Utc>) -> Studen
             .as_ref()
             .or(s.form.as_ref())
             .and_then(|g| g.id.clone().or_else(|| g.label())),
-        active: s
-            .enrolment_status
-            .as_deref()
-            .is_none_or(|x| x.eq_ignore_ascii_case("current")),
+        active: is_current(s),
     }
 }
 
@@ -797,6 +794,25 @@ pub fn to_guardian(item: &Item<ContactWire>, fetched_at: DateTime<Utc>) -> Guard
         phone: c.phone(),
         email: c.primary_email.clone(),
     }
+}
+
+/// The contact a pupil's own contact list embeds: the only documented read that carries a
+/// contact's phones (the contact list has none).
+pub fn to_guardian_of_relation(
+    rel: &Item<ContactRelation>,
+    fetched_at: DateTime<Utc>,
+) -> Option<Guardian> {
+    let contact = rel.wire.contact.clone()?;
+    let raw = rel.raw.get("contact").cloned().unwrap_or(Value::Null);
+    Some(to_guardian(&Item { wire: contact, raw }, fetched_at))
+}
+
+/// Whether a pupil's record says they are on the school's roll (a list filtered on current
+/// pupils can still carry one marked as left).
+pub fn is_current(s: &StudentWire) -> bool {
+    s.enrolment_status
+        .as_deref()
+        .is_none_or(|x| x.eq_ignore_ascii_case("current"))
 }
 
 fn link(student_id: &str, contact_id: &str, r: &Relation) -> StudentGuardian {

@@ -59,6 +59,17 @@ impl Connector {
         secret: Secret,
         pace: SharedPace,
     ) -> Result<Connector, ConnectorError> {
+        Connector::with_limiter(connection, secret, pace, Limiter::new(connection.limits()))
+    }
+
+    /// Same, pacing through `limiter`: [`Limiter::shared`] (over [`pace::pace_file`]) for a
+    /// client that must share its system's limit with other processes on one data folder.
+    pub fn with_limiter(
+        connection: &Connection,
+        secret: Secret,
+        pace: SharedPace,
+        limiter: Limiter,
+    ) -> Result<Connector, ConnectorError> {
         let system = connection.system;
         let base = http::check_base_url(system, &connection.base_url)?;
         if secret.is_empty() {
@@ -69,7 +80,6 @@ impl Connector {
         }
         let mut redactor = Redactor::new();
         redactor.add(&secret);
-        let limiter = Limiter::new(connection.limits());
         let prefix = match system {
             System::OmniForge => omniforge::ROUTES.prefix,
             System::PowerSchool => powerschool::ROUTES.prefix,

@@ -317,12 +317,17 @@ pub struct Grade {
 }
 
 /// Who made a write, so every window can show the truth and replay can be told from the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Origin {
+    /// A person at this desk (a mark, a connection, a resolved conflict).
     User,
+    /// A sync storing what a system said.
     Sync,
+    /// The outbox being sent.
     Replay,
+    /// Another process on the same cache (the CLI while the app is open).
+    OtherProcess,
 }
 
 /// A field on which two systems disagree about the same child (matched by external id),

@@ -36,7 +36,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -90,6 +90,8 @@ const STUDENT_BASE: u64 = 1001;
 const CONTACT_BASE: u64 = 200_001;
 const STAFF_BASE: u64 = 5001;
 const TUTOR_GROUP_BASE: u64 = 301;
+/// Form groups, when a test makes a pupil's form reference differ from their tutor group's id.
+const FORM_BASE: u64 = 701;
 
 const LS_TYPES: [&str; 10] = [
     "Dyslexia",
@@ -366,6 +368,23 @@ struct Limits {
     rng: ChaCha8Rng,
 }
 
+/// What tests changed on the server after it started, on top of the district seed: the
+/// changes a school office makes during the day.
+#[derive(Debug, Default)]
+struct Changes {
+    /// Students who left (enrolment status `past`): off the current list and their tutor group.
+    left: HashSet<usize>,
+    /// Student → tutor group position, for students moved out of their seed tutor group.
+    moved: HashMap<usize, usize>,
+    /// (student, guardian) relations removed.
+    removed_links: HashSet<(usize, usize)>,
+    /// (student, date, session) → register code id, for marks changed after they were taken.
+    marks: HashMap<(usize, NaiveDate, &'static str), u64>,
+    /// A pupil's `form` names a form group (its own ids) instead of the tutor group, and the
+    /// record carries no `tutor_group`: only the tutor group's own student list says who is in it.
+    form_ids_differ: bool,
+}
+
 struct Hub {
     shared: Shared,
     district: Arc<District>,
@@ -383,6 +402,7 @@ struct Hub {
     student_records: Vec<Vec<usize>>,
     student_reviews: Vec<Vec<usize>>,
     limits: Mutex<Limits>,
+    changes: Mutex<Changes>,
 }
 
 /// Test controls and a view of the simulated tenant.
@@ -483,6 +503,86 @@ impl Admin {
         let mut l = self.hub.lock();
         let id = self.hub.config.client_id.clone();
         self.hub.refill(&mut l, &id, now).tokens
+    }
+
+    /// The student leaves: enrolment status `past`, gone from the current list and from
+    /// their tutor group. Contacts keep the relation (HUBmis keeps past pupils' contacts).
+    pub fn leave(&self, student: usize) -> bool {
+        if student >= self.hub.district.students.len() {
+            return false;
+        }
+        self.hub.changes().left.insert(student)
+    }
+
+    /// Moves a student to another tutor group (by its id); false for an unknown one.
+    pub fn move_to_tutor_group(&self, student: usize, tutor_group_id: u64) -> bool {
+        let Some(pos) = tutor_group_id
+            .checked_sub(TUTOR_GROUP_BASE)
+            .map(|p| p as usize)
+            .filter(|p| *p < self.hub.tutor_groups.len())
+        else {
+            return false;
+        };
+        if student >= self.hub.district.students.len() {
+            return false;
+        }
+        self.hub.changes().moved.insert(student, pos);
+        true
+    }
+
+    /// The tutor group a student is in now (after moves; `None` once they left).
+    pub fn tutor_group_of(&self, student: usize) -> Option<u64> {
+        let s = self.hub.district.students.get(student)?;
+        let c = self.hub.changes();
+        if c.left.contains(&student) {
+            return None;
+        }
+        self.hub
+            .tutor_pos(s, &c)
+            .map(|p| TUTOR_GROUP_BASE + p as u64)
+    }
+
+    /// Removes the relation between a student and one of their contacts (the contact stays).
+    pub fn remove_contact(&self, student: usize, guardian: usize) -> bool {
+        let linked = self
+            .hub
+            .district
+            .students
+            .get(student)
+            .is_some_and(|s| s.guardians.contains(&guardian));
+        linked && self.hub.changes().removed_links.insert((student, guardian))
+    }
+
+    /// A teacher changes a session mark already taken: `code` is a register code (`"N"`, `"L"`,
+    /// …). False for an unknown code or session.
+    pub fn change_mark(&self, student: usize, date: NaiveDate, session: &str, code: &str) -> bool {
+        let session = match session {
+            "am" => "am",
+            "pm" => "pm",
+            _ => return false,
+        };
+        let Some(c) = CODES.iter().find(|c| c.1 == code) else {
+            return false;
+        };
+        if student >= self.hub.district.students.len() {
+            return false;
+        }
+        self.hub
+            .changes()
+            .marks
+            .insert((student, date, session), c.0);
+        true
+    }
+
+    /// From now on a pupil's record names a form group (ids from 701) rather than the tutor
+    /// group (ids from 301), and carries no `tutor_group`.
+    pub fn set_form_ids_differ(&self, on: bool) {
+        self.hub.changes().form_ids_differ = on;
+    }
+
+    /// The form group id a pupil's record names for a tutor group once form ids differ.
+    pub fn form_id_of_tutor_group(&self, tutor_group_id: u64) -> u64 {
+        tutor_group_id - TUTOR_GROUP_BASE + FORM_BASE
     }
 
     /// Forgets every request counted against IPs and clients (tokens stay valid).
@@ -648,6 +748,7 @@ impl Hub {
             reviews,
             student_records,
             student_reviews,
+            changes: Mutex::new(Changes::default()),
             limits: Mutex::new(Limits {
                 tokens: HashMap::new(),
                 tokens_issued: 0,
@@ -661,6 +762,27 @@ impl Hub {
 
     fn lock(&self) -> MutexGuard<'_, Limits> {
         self.limits.lock().expect("hubmis limits lock")
+    }
+
+    fn changes(&self) -> MutexGuard<'_, Changes> {
+        self.changes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A student's tutor group position now (moves applied; leavers keep theirs here).
+    fn tutor_pos(&self, s: &Student, c: &Changes) -> Option<usize> {
+        c.moved
+            .get(&s.index)
+            .copied()
+            .or(self.tutor_group_of_section[s.homeroom])
+    }
+
+    /// The current members of a tutor group, in district order.
+    fn members(&self, pos: usize, c: &Changes) -> Vec<&Student> {
+        self.district
+            .students
+            .iter()
+            .filter(|s| !c.left.contains(&s.index) && self.tutor_pos(s, c) == Some(pos))
+            .collect()
     }
 
     // ---- limits -------------------------------------------------------------------------
@@ -828,12 +950,26 @@ impl Hub {
                "preferred_name": s.preferred_name})
     }
 
-    fn student_json(&self, s: &Student) -> Value {
+    fn student_json(&self, s: &Student, c: &Changes) -> Value {
         let d = &self.district;
         let id = STUDENT_BASE + s.index as u64;
         let h = mix(d.seed, &[id]);
         let house = HOUSES[(h % 4) as usize];
-        let tutor = self.tutor_group_of_section[s.homeroom].map(|p| self.tutor_group_ref(p));
+        let pos = self.tutor_pos(s, c);
+        let tutor = pos.map(|p| self.tutor_group_ref(p));
+        let form = match (pos, c.form_ids_differ) {
+            (Some(p), true) => {
+                let mut v = self.tutor_group_ref(p);
+                v["id"] = json!(FORM_BASE + p as u64);
+                Some(v)
+            }
+            _ => tutor.clone(),
+        };
+        let status = if c.left.contains(&s.index) {
+            "past"
+        } else {
+            "current"
+        };
         let summary: Vec<Value> = self.student_records[s.index]
             .iter()
             .map(|&p| {
@@ -853,7 +989,7 @@ impl Hub {
                 ((h >> 32) % 60) as u32,
             ))
         });
-        json!({
+        let mut v = json!({
             "id": id,
             "access_status": access,
             "multi_realm": false,
@@ -864,13 +1000,13 @@ impl Hub {
             "date_of_birth": date(s.date_of_birth_in(SystemKind::Hubmis)),
             "deleted_at": null,
             "ethnicity": null,
-            "enrolment_status": "current",
+            "enrolment_status": status,
             "external_id": s.external_id,
             "faith": null,
             "first_name": s.given_name,
             "gender": Hub::gender(&s.gender),
             "has_global_note": false,
-            "form": tutor,
+            "form": form,
             "language_first": {"id": 1, "name": "English"},
             "language_second": null,
             "last_login": last_login,
@@ -890,7 +1026,13 @@ impl Hub {
             "year_group": self.year_group_ref(Hub::hub_grade(s)),
             "tutor_group": tutor,
             "section": self.section(s.school),
-        })
+        });
+        if c.form_ids_differ {
+            if let Some(m) = v.as_object_mut() {
+                m.remove("tutor_group");
+            }
+        }
+        v
     }
 
     fn relationship(g: &Guardian) -> Value {
@@ -956,11 +1098,12 @@ impl Hub {
                 "type": {"id": 1, "name": "Mobile"}, "is_primary": true}])
     }
 
-    fn contact_json(&self, g: &Guardian) -> Value {
+    fn contact_json(&self, g: &Guardian, c: &Changes) -> Value {
         let d = &self.district;
         let students: Vec<Value> = g
             .students
             .iter()
+            .filter(|&&i| !c.removed_links.contains(&(i, g.index)))
             .map(|&i| {
                 let s = &d.students[i];
                 let mut m = match self.student_ref(s) {
@@ -1110,7 +1253,8 @@ impl Hub {
         m.insert("short_description".into(), json!(s.name));
         m.insert("staff".into(), json!([self.staff_ref(s.teacher)]));
         m.insert("staff_report_writers".into(), json!([]));
-        m.insert("student_count".into(), json!(s.students.len()));
+        let members = self.members(pos, &self.changes()).len();
+        m.insert("student_count".into(), json!(members));
         m.insert("timetable_code".into(), json!(s.code.replace('-', "")));
         m.insert("section".into(), self.section(s.school));
         m.insert("year_group".into(), self.year_group_ref(s.grade));
@@ -1120,7 +1264,7 @@ impl Hub {
     // ---- attendance ---------------------------------------------------------------------
 
     /// A student's session marks up to `now`, school days of the current school year.
-    fn attendance(&self, s: &Student, now: DateTime<Utc>) -> Vec<Mark> {
+    fn attendance(&self, s: &Student, now: DateTime<Utc>, c: &Changes) -> Vec<Mark> {
         let d = &self.district;
         let start = d.school_year_start.max(s.enrolled_on);
         let end =
@@ -1159,6 +1303,10 @@ impl Hub {
                     (None, "am", _) => (1, None, None),
                     (None, _, 0..=4) => (13, Some("County athletics"), None),
                     (None, _, _) => (2, None, None),
+                };
+                let (code, note, late) = match c.marks.get(&(s.index, day, session)) {
+                    Some(&changed) => (changed, None, None),
+                    None => (code, note, late),
                 };
                 out.push(Mark {
                     id: (s.index as u64 + 1) * 1000 + offset * 2 + u64::from(session == "pm"),
@@ -1699,10 +1847,15 @@ async fn students(State(hub): State<Arc<Hub>>, query: Q) -> HubResult {
             ));
         }
     }
+    // Applicants are never listed; past pupils are the ones who left.
     let only_current = q
         .filters
         .get("enrolmentStatus")
         .is_none_or(|v| v == "current");
+    if q.filters.get("enrolmentStatus").map(String::as_str) == Some("applicant") {
+        return list(Vec::new());
+    }
+    let changes = hub.changes();
     let year_group = q.int("yearGroup")?;
     let tutor = q.int("tutorGroup")?;
     let form = q.int("form")?;
@@ -1715,11 +1868,17 @@ async fn students(State(hub): State<Arc<Hub>>, query: Q) -> HubResult {
     let picked: Vec<&Student> = d
         .students
         .iter()
-        .filter(|_| only_current && ay_ok)
+        .filter(|s| ay_ok && only_current != changes.left.contains(&s.index))
         .filter(|s| year_group.is_none_or(|y| u64::from(Hub::hub_grade(s)) + 1 == y))
         .filter(|s| {
-            let tg = hub.tutor_group_of_section[s.homeroom].map(|p| TUTOR_GROUP_BASE + p as u64);
-            tutor.is_none_or(|t| tg == Some(t)) && form.is_none_or(|f| tg == Some(f))
+            let pos = hub.tutor_pos(s, &changes).map(|p| p as u64);
+            let tg = pos.map(|p| TUTOR_GROUP_BASE + p);
+            let fg = if changes.form_ids_differ {
+                pos.map(|p| FORM_BASE + p)
+            } else {
+                tg
+            };
+            tutor.is_none_or(|t| tg == Some(t)) && form.is_none_or(|f| fg == Some(f))
         })
         .filter(|s| gender.is_none_or(|g| matches!((g, s.gender.as_str()), (1, "M") | (2, "F"))))
         .filter(|s| {
@@ -1739,20 +1898,26 @@ async fn students(State(hub): State<Arc<Hub>>, query: Q) -> HubResult {
         })
         .collect();
     let page = q.finish(picked, |s, f| student_sort(&hub, s, f));
-    list(page.into_iter().map(|s| hub.student_json(s)).collect())
+    list(
+        page.into_iter()
+            .map(|s| hub.student_json(s, &changes))
+            .collect(),
+    )
 }
 
 async fn student(State(hub): State<Arc<Hub>>, Path(id): Path<String>) -> HubResult {
     let s = hub.student_by_id(&id)?;
-    Ok(Json(hub.student_json(s)))
+    Ok(Json(hub.student_json(s, &hub.changes())))
 }
 
 async fn student_contacts(State(hub): State<Arc<Hub>>, Path(id): Path<String>) -> HubResult {
     let s = hub.student_by_id(&id)?;
+    let changes = hub.changes();
     list(
         s.guardians
             .iter()
             .enumerate()
+            .filter(|(_, &g)| !changes.removed_links.contains(&(s.index, g)))
             .map(|(k, &g)| hub.student_contact_relation(s, k, &hub.district.guardians[g]))
             .collect(),
     )
@@ -1824,7 +1989,7 @@ async fn student_attendance(
     let to = time_bound(&q, "dateTime.to", true)?;
     let now = hub.shared.clock.now();
     let marks: Vec<Mark> = hub
-        .attendance(s, now)
+        .attendance(s, now, &hub.changes())
         .into_iter()
         .filter(|m| code.is_none_or(|c| m.code == c))
         .filter(|m| session.as_deref().is_none_or(|v| m.session == v))
@@ -2078,12 +2243,17 @@ async fn contacts(State(hub): State<Arc<Hub>>, query: Q) -> HubResult {
         .filter(|g| q.matches_search(&[&g.given_name, &g.family_name, &g.email]))
         .collect();
     let page = q.finish(picked, |_, _| SortKey::Missing);
-    list(page.into_iter().map(|g| hub.contact_json(g)).collect())
+    let changes = hub.changes();
+    list(
+        page.into_iter()
+            .map(|g| hub.contact_json(g, &changes))
+            .collect(),
+    )
 }
 
 async fn contact(State(hub): State<Arc<Hub>>, Path(id): Path<String>) -> HubResult {
     let g = hub.contact_by_id(&id)?;
-    Ok(Json(hub.contact_json(g)))
+    Ok(Json(hub.contact_json(g, &hub.changes())))
 }
 
 async fn contact_phones(State(hub): State<Arc<Hub>>, Path(id): Path<String>) -> HubResult {
@@ -2195,12 +2365,11 @@ async fn tutor_group(State(hub): State<Arc<Hub>>, Path(id): Path<String>) -> Hub
 
 async fn tutor_group_students(State(hub): State<Arc<Hub>>, Path(id): Path<String>) -> HubResult {
     let pos = tutor_group_pos(&hub, &id)?;
-    let d = &hub.district;
+    let changes = hub.changes();
     list(
-        d.sections[hub.tutor_groups[pos]]
-            .students
-            .iter()
-            .map(|&i| hub.student_json(&d.students[i]))
+        hub.members(pos, &changes)
+            .into_iter()
+            .map(|s| hub.student_json(s, &changes))
             .collect(),
     )
 }

@@ -251,7 +251,17 @@ struct Mutable {
     rosters: Vec<BTreeMap<u64, Enrolment>>,
     /// Grades set through the API; `None` is a grade cleared with a blank.
     grades: HashMap<(u64, u64), Option<Grade>>,
+    /// Marks a teacher took or changed in the LMS: (class position, day, user id).
+    attendance: HashMap<(usize, NaiveDate, u64), TakenMark>,
     keys: HashMap<String, KeyUse>,
+}
+
+/// One attendance record as a teacher entered it.
+#[derive(Clone, Debug, PartialEq)]
+struct TakenMark {
+    status: &'static str,
+    details: Option<u32>,
+    note: Option<String>,
 }
 
 struct Lms {
@@ -396,6 +406,105 @@ impl Admin {
     pub fn reset_rate_limit(&self) {
         self.lms.lock().keys.clear();
     }
+
+    /// A teacher enrols a student in a class in the LMS (not through the API, so nothing is
+    /// recorded as the app's write). False if the class or student is unknown, or the student
+    /// is already enrolled.
+    pub fn enrol(&self, class_id: u64, user_id: u64) -> bool {
+        let (Some(pos), Some(Who::Student(_))) =
+            (self.lms.class_pos(class_id), self.lms.who(user_id))
+        else {
+            return false;
+        };
+        let now = self.lms.shared.clock.now();
+        let teacher = self.lms.uid(Who::Staff(self.lms.section(pos).teacher));
+        let mut m = self.lms.lock();
+        if m.rosters[pos].contains_key(&user_id) {
+            return false;
+        }
+        m.rosters[pos].insert(
+            user_id,
+            Enrolment {
+                enrolled_at: now,
+                enroll_type: "Direct",
+                enrolled_by: teacher,
+            },
+        );
+        true
+    }
+
+    /// A teacher drops a student from a class in the LMS. False if they were not enrolled.
+    pub fn unenrol(&self, class_id: u64, user_id: u64) -> bool {
+        let Some(pos) = self.lms.class_pos(class_id) else {
+            return false;
+        };
+        self.lms.lock().rosters[pos].remove(&user_id).is_some()
+    }
+
+    /// A teacher takes (or changes) a student's mark for a class's meeting on `day`:
+    /// `status` is one of the document's (`OnTime`, `Late`, `Early`, `Absent`, `Excuse`,
+    /// `NoExcuse`). The meeting must be a school day of the class; the student must be on
+    /// its roster.
+    pub fn set_attendance(
+        &self,
+        class_id: u64,
+        day: NaiveDate,
+        user_id: u64,
+        status: &str,
+    ) -> bool {
+        const STATUSES: [&str; 6] = ["OnTime", "Late", "Early", "Absent", "Excuse", "NoExcuse"];
+        let (Some(pos), Some(status)) = (
+            self.lms.class_pos(class_id),
+            STATUSES.iter().find(|s| **s == status),
+        ) else {
+            return false;
+        };
+        let (_, h, mi) = self.lms.class_period(pos);
+        let started = at(day, h, mi);
+        if !self.lms.meetings(pos, started).contains(&started) {
+            return false;
+        }
+        let mut m = self.lms.lock();
+        if !m.rosters[pos].contains_key(&user_id) {
+            return false;
+        }
+        let details = matches!(*status, "Late" | "Early").then_some(10);
+        m.attendance.insert(
+            (pos, day, user_id),
+            TakenMark {
+                status,
+                details,
+                note: None,
+            },
+        );
+        true
+    }
+
+    /// A teacher grades (or regrades) a student's assignment in the gradebook. False if the
+    /// assignment is unknown, the student not on the class roster or the grade unreadable.
+    pub fn set_grade(&self, assignment_id: u64, user_id: u64, grade: &str) -> bool {
+        let Some((pos, k)) = self.lms.assignment_pos(assignment_id) else {
+            return false;
+        };
+        let Some(value) = parse_grade(grade, ASSIGNMENTS[k].2) else {
+            return false;
+        };
+        let now = self.lms.shared.clock.now();
+        let teacher = self.lms.uid(Who::Staff(self.lms.section(pos).teacher));
+        let mut m = self.lms.lock();
+        if !m.rosters[pos].contains_key(&user_id) {
+            return false;
+        }
+        let new = value.map(|(score, percent)| Grade {
+            grade: grade.trim().to_string(),
+            score,
+            percent,
+            submitted_at: now,
+            grader_id: teacher,
+        });
+        m.grades.insert((assignment_id, user_id), new);
+        true
+    }
 }
 
 fn assignment_id(class_pos: usize, k: usize) -> u64 {
@@ -423,6 +532,7 @@ impl Lms {
                 by_teacher_id: HashMap::new(),
                 rosters: Vec::new(),
                 grades: HashMap::new(),
+                attendance: HashMap::new(),
                 keys: HashMap::new(),
             }),
         };
@@ -433,6 +543,7 @@ impl Lms {
             by_teacher_id: HashMap::with_capacity(lms.district.staff.len()),
             rosters: Vec::with_capacity(lms.classes.len()),
             grades: HashMap::new(),
+            attendance: HashMap::new(),
             keys: HashMap::new(),
         };
         for pos in 0..lms.user_count() {
@@ -1014,6 +1125,10 @@ impl Lms {
             .iter()
             .filter(|(_, e)| e.enrolled_at.date_naive() <= started_at.date_naive())
             .map(|(&uid, _)| {
+                if let Some(t) = m.attendance.get(&(pos, started_at.date_naive(), uid)) {
+                    return json!({"student_id": uid, "status": t.status, "details": t.details,
+                                  "excused": t.status == "Excuse", "note": t.note});
+                }
                 let h = mix(
                     self.district.seed,
                     &[uid, CLASS_BASE + pos as u64, started_at.timestamp() as u64],

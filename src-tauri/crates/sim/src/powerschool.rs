@@ -305,6 +305,40 @@ impl Admin {
         }
     }
 
+    /// Takes students' records out of the returning-students roster (their families
+    /// withdrew): the roster list stops returning them. Returns how many went.
+    pub fn withdraw(&self, external_ids: &[String]) -> usize {
+        let mut live = self.sim.live();
+        let keyed: Vec<((u64, String), usize)> = live.roster_by_external.drain().collect();
+        let gone: std::collections::HashSet<usize> = keyed
+            .iter()
+            .filter(|((action, external), _)| {
+                *action == RETURNING_ACTION && external_ids.contains(external)
+            })
+            .map(|(_, i)| *i)
+            .collect();
+        let mut moved_to = Vec::with_capacity(live.roster.len());
+        let mut kept = 0;
+        for i in 0..live.roster.len() {
+            moved_to.push((!gone.contains(&i)).then(|| {
+                kept += 1;
+                kept - 1
+            }));
+        }
+        let roster = std::mem::take(&mut live.roster);
+        live.roster = roster
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !gone.contains(i))
+            .map(|(_, r)| r)
+            .collect();
+        live.roster_by_external = keyed
+            .into_iter()
+            .filter_map(|(k, i)| moved_to[i].map(|j| (k, j)))
+            .collect();
+        gone.len()
+    }
+
     /// A roster record as `rosterrecords/{id}` shows it, found by its external student id.
     pub fn roster_record(&self, action: u64, external_id: &str) -> Option<Value> {
         let live = self.sim.live();

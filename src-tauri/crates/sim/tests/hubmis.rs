@@ -1059,3 +1059,99 @@ async fn year_groups_and_tutor_groups_are_the_registration_groups() {
     );
     assert_eq!(hub.get("/tutor-groups/1", &[]).await.status, 404);
 }
+
+#[tokio::test]
+async fn office_changes_reach_every_route_that_shows_them() {
+    let sims = start(roomy()).await;
+    let hub = Hub::connect(&sims).await;
+    let admin = &hub.admin;
+    let d = &sims.district;
+    let current = |v: &[Value]| ids(v).into_iter().collect::<BTreeSet<u64>>();
+
+    // A leaver: off the current list and their tutor group, on the past list.
+    let group = admin.tutor_group_of(0).expect("a tutor group");
+    let members = |g: u64| format!("/tutor-groups/{g}/students");
+    assert!(current(&hub.list(&members(group), &[]).await).contains(&admin.student_id(0)));
+    assert!(admin.leave(0));
+    assert_eq!(admin.tutor_group_of(0), None);
+    let now = hub
+        .list("/students", &[("filter[enrolmentStatus]", "current")])
+        .await;
+    assert!(!current(&now).contains(&admin.student_id(0)));
+    let past = hub
+        .list("/students", &[("filter[enrolmentStatus]", "past")])
+        .await;
+    assert_eq!(ids(&past), vec![admin.student_id(0)]);
+    assert_eq!(past[0]["enrolment_status"], "past");
+    assert!(!current(&hub.list(&members(group), &[]).await).contains(&admin.student_id(0)));
+
+    // A move: in the new group only, and the record says so.
+    let from = admin.tutor_group_of(1).unwrap();
+    let to = (2..d.students.len())
+        .filter_map(|i| admin.tutor_group_of(i))
+        .find(|g| *g != from)
+        .unwrap();
+    assert!(admin.move_to_tutor_group(1, to));
+    assert!(!admin.move_to_tutor_group(1, 9_999));
+    assert!(!current(&hub.list(&members(from), &[]).await).contains(&admin.student_id(1)));
+    assert!(current(&hub.list(&members(to), &[]).await).contains(&admin.student_id(1)));
+    let one = hub
+        .ok(&format!("/students/{}", admin.student_id(1)), &[])
+        .await;
+    assert_eq!(one["tutor_group"]["id"], to);
+    assert_eq!(one["form"]["id"], to);
+
+    // Form ids that differ from the tutor group's; membership still by tutor group.
+    admin.set_form_ids_differ(true);
+    let one = hub
+        .ok(&format!("/students/{}", admin.student_id(1)), &[])
+        .await;
+    assert_eq!(one["form"]["id"], admin.form_id_of_tutor_group(to));
+    assert!(one.get("tutor_group").is_none());
+    assert!(current(&hub.list(&members(to), &[]).await).contains(&admin.student_id(1)));
+    admin.set_form_ids_differ(false);
+
+    // A removed contact: gone from the pupil's contacts and from the contact's pupils.
+    let s = d
+        .students
+        .iter()
+        .find(|s| s.index > 1 && !s.guardians.is_empty())
+        .unwrap();
+    let g = s.guardians[0];
+    assert!(admin.remove_contact(s.index, g));
+    let rel = hub
+        .list(
+            &format!("/students/{}/contacts", admin.student_id(s.index)),
+            &[],
+        )
+        .await;
+    assert_eq!(rel.len(), s.guardians.len() - 1);
+    assert!(rel
+        .iter()
+        .all(|r| r["contact"]["id"] != admin.contact_id(g)));
+    let contact = hub
+        .ok(&format!("/contacts/{}", admin.contact_id(g)), &[])
+        .await;
+    assert!(ids(contact["students"].as_array().unwrap())
+        .iter()
+        .all(|id| *id != admin.student_id(s.index)));
+
+    // A changed mark: the same record, the new code.
+    let path = format!("/students/{}/attendance", admin.student_id(2));
+    let today = t0().date_naive();
+    let q = [("filter[attendanceSession]", "am")];
+    let before = hub.list(&path, &q).await;
+    let mark = before
+        .iter()
+        .find(|m| m["date"] == today.to_string())
+        .unwrap();
+    assert!(admin.change_mark(2, today, "am", "M"));
+    assert!(!admin.change_mark(2, today, "am", "?"));
+    let after = hub.list(&path, &q).await;
+    let changed = after
+        .iter()
+        .find(|m| m["date"] == today.to_string())
+        .unwrap();
+    assert_eq!(changed["id"], mark["id"]);
+    assert_eq!(changed["attendance_code"]["code"], "M");
+}

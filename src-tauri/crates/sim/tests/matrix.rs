@@ -791,3 +791,85 @@ async fn calls_spread_over_more_than_a_minute_are_never_refused() {
         clock.advance(Duration::from_secs(61));
     }
 }
+
+#[tokio::test]
+async fn teachers_change_rosters_marks_and_grades_without_the_api() {
+    let sims = start().await;
+    let lms = Lms::new(&sims);
+    let admin = &sims.matrix_admin;
+    let class_id = admin.class_ids()[1];
+    let class = [("class_id", class_id.to_string())];
+    let roster = admin.roster(class_id);
+    let (leaver, stayer) = (roster[0], roster[1]);
+    let joiner = (0..sims.district.students.len())
+        .map(|i| admin.user_id_of_student(i))
+        .find(|u| !roster.contains(u))
+        .unwrap();
+
+    assert!(admin.unenrol(class_id, leaver));
+    assert!(!admin.unenrol(class_id, leaver), "already gone");
+    assert!(admin.enrol(class_id, joiner));
+    assert!(!admin.enrol(class_id, joiner), "already enrolled");
+    assert!(
+        !admin.enrol(class_id, admin.admin_user_id()),
+        "not a student"
+    );
+    let listed = ids(&lms.ok("get_students_for_class", &class).await);
+    assert!(!listed.contains(&leaver) && listed.contains(&joiner));
+
+    // Today's meeting (t0 is a Wednesday noon, after every class has met).
+    let today = t0().date_naive();
+    assert!(admin.set_attendance(class_id, today, stayer, "Late"));
+    assert!(!admin.set_attendance(class_id, today, stayer, "Asleep"));
+    assert!(
+        !admin.set_attendance(class_id, today, leaver, "Absent"),
+        "not on the roster"
+    );
+    let saturday = today + chrono::Duration::days(3);
+    assert!(
+        !admin.set_attendance(class_id, saturday, stayer, "Absent"),
+        "no meeting"
+    );
+    let day = lms
+        .ok(
+            "get_attendance",
+            &[
+                ("class_id", class_id.to_string()),
+                ("date", today.format("%Y-%m-%d").to_string()),
+            ],
+        )
+        .await;
+    let record = day["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["student_id"].as_u64() == Some(stayer))
+        .unwrap()
+        .clone();
+    assert_eq!(record["status"], "Late");
+    assert_eq!(record["details"], 10);
+
+    let assignment = admin.assignment_ids(class_id)[0];
+    assert!(admin.set_grade(assignment, stayer, "B+"));
+    assert!(!admin.set_grade(assignment, stayer, "excellent"));
+    assert!(
+        !admin.set_grade(assignment, leaver, "A"),
+        "not on the roster"
+    );
+    assert_eq!(admin.grade(assignment, stayer).as_deref(), Some("B+"));
+    let grades = lms.ok("get_grades_for_class", &class).await;
+    let mine = grades
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["user_id"].as_u64() == Some(stayer))
+        .unwrap();
+    assert!(mine.to_string().contains("\"grade\":\"B+\""), "{mine}");
+
+    // Someone else's changes: nothing is recorded as a write the app made.
+    assert!(sims
+        .shared
+        .recorder
+        .writes_for(SystemKind::Matrix)
+        .is_empty());
+}

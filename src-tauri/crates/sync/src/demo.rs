@@ -7,11 +7,8 @@ use schooldesk_domain::System;
 use schooldesk_sim::{SimConfig, Simulators};
 use serde::Serialize;
 
-use crate::desk::{Desk, DeskError, Result};
+use crate::desk::{Desk, DeskError, PendingWrites, Result};
 use crate::pull::{Progress, SyncMode, SyncReport};
-
-/// The sync-state marker that says a connection belongs to the demo profile.
-pub const DEMO_MARKER: &str = "demo-profile";
 
 /// The demo simulators answer as fast as they are asked: the demo shows the district, not
 /// the rate limits (the tests and benchmarks hold those to the documented values).
@@ -105,12 +102,18 @@ pub fn demo_sim_config(options: &DemoOptions) -> SimConfig {
 }
 
 /// Starts the simulators, connects the demo profile to them (replacing any earlier demo
-/// profile) and syncs everything.
+/// connections) and syncs everything. `desk` must be the demo profile
+/// ([`Desk::open_demo`]): demo connections never enter a real school's cache.
 pub async fn start(
     desk: &Desk,
     options: &DemoOptions,
     on_progress: impl Fn(&Progress) + Send + Sync + 'static,
 ) -> Result<Demo> {
+    if !desk.is_demo() {
+        return Err(DeskError::Demo(
+            "the demo district runs only in the demo profile, apart from real data".into(),
+        ));
+    }
     let config = demo_sim_config(options);
     let sims = Simulators::start(config.clone())
         .await
@@ -146,24 +149,15 @@ pub async fn start(
             connection.client_id = Some(config.hubmis.client_id.clone());
             connection.learning_support_enabled = true;
         }
-        desk.connect(&connection, &secret, now)?;
-        desk.cache().set_sync_state(
-            system,
-            DEMO_MARKER,
-            &serde_json::json!({"seed": options.seed, "students": options.students}),
-            now,
-        )?;
+        // The simulators listen on new ports each time: demo writes left from last time go
+        // to today's demo district (they never leave this computer).
+        desk.connect_with(&connection, &secret, now, PendingWrites::SendToNew)?;
     }
     let sync = desk.sync(&[], SyncMode::Incremental, on_progress).await?;
     Ok(Demo { sims, sync })
 }
 
-/// Whether the app should start in demo mode: nothing connected, or only the demo profile.
+/// Whether the app should start in demo mode: nothing is connected in the real profile.
 pub fn wants_demo(desk: &Desk) -> Result<bool> {
-    for c in desk.connections()? {
-        if desk.cache().sync_state(c.system, DEMO_MARKER)?.is_none() {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    Ok(!desk.is_demo() && desk.connections()?.is_empty())
 }

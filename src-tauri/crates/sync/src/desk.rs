@@ -43,6 +43,18 @@ pub enum DeskError {
     Busy(&'static str),
     #[error("Could not start the demo district: {0}")]
     Demo(String),
+    #[error(
+        "{system} has {pending} write(s) waiting to be sent to {old}. Say what to do with them \
+         before changing the address: --pending-writes send-to-new (send them to the new \
+         address) or --pending-writes discard (delete them). Nothing was changed."
+    )]
+    PendingWritesOnAddressChange {
+        system: &'static str,
+        pending: u64,
+        old: String,
+    },
+    #[error("Schooldesk stopped unexpectedly while working: {0}. Try again; if it keeps happening, restart Schooldesk.")]
+    Internal(String),
 }
 
 impl DeskError {
@@ -66,8 +78,37 @@ impl DeskError {
             DeskError::DataDir { .. } => "desk.data_dir",
             DeskError::Busy(_) => "desk.busy",
             DeskError::Demo(_) => "desk.demo",
+            DeskError::PendingWritesOnAddressChange { .. } => "desk.pending_writes",
+            DeskError::Internal(_) => "desk.internal",
         }
     }
+
+    /// Whether trying the same thing again later can succeed without anyone changing
+    /// anything (the UI offers "Try again" only then).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            DeskError::Cache(e) => e.retry_may_help(),
+            DeskError::Connector(e) => e.is_retryable(),
+            // A demo that failed to start (a port taken) may start next time.
+            DeskError::Busy(_) | DeskError::Internal(_) | DeskError::Demo(_) => true,
+            DeskError::NotConnected(..)
+            | DeskError::InvalidInput(_)
+            | DeskError::SecretMissing(_)
+            | DeskError::DataDir { .. }
+            | DeskError::PendingWritesOnAddressChange { .. } => false,
+        }
+    }
+}
+
+/// What to do with writes waiting for a system whose address is being changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingWrites {
+    /// Refuse the change while any wait (the default: nothing goes anywhere by surprise).
+    Refuse,
+    /// Send them to the new address.
+    SendToNew,
+    /// Delete them (they were meant for the old server).
+    Discard,
 }
 
 pub type Result<T, E = DeskError> = std::result::Result<T, E>;
@@ -121,6 +162,9 @@ pub struct Desk {
     data_dir: PathBuf,
     keychain: Keychain,
     cache: Arc<Cache>,
+    /// The demo profile: its own cache file and key, connected only to the simulators on
+    /// this computer, so demo data and demo marks never meet a real school's.
+    demo: bool,
 }
 
 impl std::fmt::Debug for Desk {
@@ -135,6 +179,16 @@ impl Desk {
     /// Opens (creating on first run) the encrypted cache of `data_dir`, its key in the
     /// operating system's keychain.
     pub fn open(data_dir: &Path) -> Result<Desk> {
+        Self::open_profile(data_dir, false)
+    }
+
+    /// Opens the demo profile kept beside `data_dir`'s cache (`<data_dir>/demo`): its own
+    /// cache file and key, never mixed with the real one.
+    pub fn open_demo(data_dir: &Path) -> Result<Desk> {
+        Self::open_profile(&demo_dir(data_dir), true)
+    }
+
+    fn open_profile(data_dir: &Path, demo: bool) -> Result<Desk> {
         std::fs::create_dir_all(data_dir).map_err(|e| DeskError::DataDir {
             path: data_dir.to_path_buf(),
             source: e,
@@ -146,6 +200,7 @@ impl Desk {
             data_dir: data_dir.to_path_buf(),
             keychain,
             cache: Arc::new(cache),
+            demo,
         })
     }
 
@@ -163,6 +218,11 @@ impl Desk {
         &self.data_dir
     }
 
+    /// True for the demo profile ([`Desk::open_demo`]).
+    pub fn is_demo(&self) -> bool {
+        self.demo
+    }
+
     pub fn cache(&self) -> &Arc<Cache> {
         &self.cache
     }
@@ -172,8 +232,21 @@ impl Desk {
     }
 
     /// Saves a connection and puts its secret in the keychain. Nothing is saved when the
-    /// address or the secret is unusable.
+    /// address or the secret is unusable, or when writes wait for the old address (see
+    /// [`Desk::connect_with`]).
     pub fn connect(&self, connection: &Connection, secret: &str, now: DateTime<Utc>) -> Result<()> {
+        self.connect_with(connection, secret, now, PendingWrites::Refuse)
+    }
+
+    /// [`Desk::connect`], saying what to do with writes still waiting for the old address
+    /// when the address changes.
+    pub fn connect_with(
+        &self,
+        connection: &Connection,
+        secret: &str,
+        now: DateTime<Utc>,
+        pending: PendingWrites,
+    ) -> Result<()> {
         let secret = secret.trim();
         if secret.is_empty() {
             return Err(DeskError::InvalidInput(format!(
@@ -183,6 +256,13 @@ impl Desk {
             )));
         }
         validate(connection)?;
+        if self.demo && !is_loopback_url(&connection.base_url) {
+            return Err(DeskError::InvalidInput(format!(
+                "This is the demo profile: it connects only to the demo district on this \
+                 computer. Connect {} without --demo (the demo data stays apart). Nothing was saved.",
+                connection.system.display_name()
+            )));
+        }
         let settings = schooldesk_cache::ConnectionSettings {
             system: connection.system,
             base_url: connection.base_url.trim_end_matches('/').to_string(),
@@ -190,17 +270,41 @@ impl Desk {
             client_id: connection.client_id.clone(),
             settings: serde_json::to_value(&connection.settings).map_err(CacheError::from)?,
             learning_support_enabled: connection.learning_support_enabled,
+            medical_alerts_enabled: connection.medical_alerts_enabled,
             updated_at: now,
         };
         let previous = self.cache.connection(connection.system)?;
+        let moved = previous
+            .as_ref()
+            .is_some_and(|p| p.base_url != settings.base_url);
+        if moved {
+            let waiting = self.cache.open_writes(connection.system)?;
+            if waiting > 0 {
+                match pending {
+                    PendingWrites::Refuse => {
+                        return Err(DeskError::PendingWritesOnAddressChange {
+                            system: connection.system.display_name(),
+                            pending: waiting,
+                            old: previous.map(|p| p.base_url).unwrap_or_default(),
+                        })
+                    }
+                    PendingWrites::SendToNew => {}
+                    PendingWrites::Discard => {
+                        self.cache.set_aside_open_writes(
+                            connection.system,
+                            "Not sent: the address of this system was changed and the person \
+                             chose to discard the writes meant for the old one.",
+                            now,
+                        )?;
+                    }
+                }
+            }
+        }
         self.keychain
             .set_secret(connection.system.as_str(), secret)?;
         self.cache.save_connection(&settings)?;
-        // A connection made by hand is not the demo profile's; another server means the
-        // sync positions of the old one say nothing about the new one.
-        self.cache
-            .clear_sync_state(connection.system, Some(crate::demo::DEMO_MARKER))?;
-        if previous.is_some_and(|p| p.base_url != settings.base_url) {
+        // Another server: the sync positions of the old one say nothing about the new one.
+        if moved {
             self.cache.clear_sync_state(connection.system, None)?;
         }
         Ok(())
@@ -209,25 +313,90 @@ impl Desk {
     /// A client for a saved connection, pacing itself in real time.
     pub fn connector(&self, system: System) -> Result<Connector> {
         let (connection, secret) = self.connection(system)?;
-        Ok(Connector::with_real_time(
-            &connection,
-            Secret::new(secret.as_str()),
-        )?)
+        self.paced_connector(&connection, Secret::new(secret.as_str()))
     }
 
-    /// Checks that a system answers and accepts the secret, before it is saved.
-    pub async fn verify(connection: &Connection, secret: &str) -> Result<()> {
+    /// Checks that a system answers and accepts the secret, before it is saved. The check
+    /// counts against the system's limit like any request of this data folder's syncs.
+    pub async fn verify(&self, connection: &Connection, secret: &str) -> Result<()> {
         validate(connection)?;
-        let connector = Connector::with_real_time(connection, Secret::new(secret.trim()))?;
+        let connector = self.paced_connector(connection, Secret::new(secret.trim()))?;
         Ok(connector.verify().await?)
+    }
+
+    /// A real-time client whose pacing is shared, through a file in the data folder, with
+    /// every other window or command using this folder: a system's limit is per key, not
+    /// per process.
+    fn paced_connector(&self, connection: &Connection, secret: Secret) -> Result<Connector> {
+        let mut limits = connection.limits();
+        if self.demo {
+            // The demo profile talks only to the simulators on this computer, configured with
+            // the rate the demo asks for: it shows the district, not Matrix's lockout. Real
+            // connections are clamped to each system's documented ceiling, whatever address.
+            if let Some(n) = connection.settings.requests_per_minute {
+                limits.per_window = Some(n.max(1));
+            }
+        }
+        let path = schooldesk_connectors::pace::pace_file(&self.data_dir, connection.system);
+        let limiter = schooldesk_connectors::Limiter::shared(limits.clone(), &path)
+            .unwrap_or_else(|e| {
+                tracing::warn!(path = %path.display(), error = %e, "cannot open the shared pacing file; this process paces alone");
+                schooldesk_connectors::Limiter::new(limits)
+            });
+        Ok(Connector::with_limiter(
+            connection,
+            secret,
+            Arc::new(schooldesk_connectors::RealPace),
+            limiter,
+        )?)
     }
 
     /// Sends every queued write that is due, in order per entity, each exactly once.
     /// Systems that are not connected, or not reachable, keep their writes for later.
     pub async fn replay(&self) -> Result<crate::replay::ReplayReport> {
-        // One sender at a time per cache (the app and a script could both try): an entry
-        // being sent must not be claimed again by a second process. The OS drops the lock
-        // when its holder dies, so a killed replay never blocks the next.
+        self.replay_until(&CancellationToken::new()).await
+    }
+
+    /// [`Desk::replay`], stopping cleanly when `cancel` fires: the write in flight is
+    /// finished, the rest wait for the next replay.
+    pub async fn replay_until(
+        &self,
+        cancel: &CancellationToken,
+    ) -> Result<crate::replay::ReplayReport> {
+        let desk = self.clone();
+        let (lock, senders) = blocking(move || {
+            let lock = desk.replay_lock()?;
+            // One system's missing secret (or broken settings) must not stop the others'
+            // writes: its entries stay queued and say why.
+            let mut senders = BTreeMap::new();
+            for connection in desk.connections()? {
+                match desk.connector(connection.system) {
+                    Ok(c) => {
+                        senders.insert(connection.system, c);
+                    }
+                    Err(e) => {
+                        tracing::warn!(system = %connection.system, error = %e.user_message(), "cannot send this system's writes")
+                    }
+                }
+            }
+            Ok((lock, senders))
+        })
+        .await?;
+        // Jitter only spreads retries out; it needs no secrecy. `StdRng` (unlike the
+        // thread-local generator) can cross threads with the replay.
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_entropy();
+        let report = crate::replay::replay(&self.cache, &senders, cancel, Utc::now, move || {
+            rand::Rng::gen::<f64>(&mut rng)
+        })
+        .await;
+        drop(lock);
+        report
+    }
+
+    /// One sender at a time per cache (the app and a script could both try): an entry being
+    /// sent must not be claimed again by a second process. The OS drops the lock when its
+    /// holder dies, so a killed replay never blocks the next.
+    fn replay_lock(&self) -> Result<std::fs::File> {
         let lock_path = self.data_dir.join("replay.lock");
         let lock = std::fs::OpenOptions::new()
             .create(true)
@@ -238,29 +407,17 @@ impl Desk {
                 path: lock_path.clone(),
                 source,
             })?;
-        if let Err(e) = lock.try_lock() {
-            return Err(match e {
-                std::fs::TryLockError::WouldBlock => DeskError::Busy(
-                    "Another Schooldesk window or command is sending the outbox right now; \
-                     try again in a moment.",
-                ),
-                std::fs::TryLockError::Error(source) => DeskError::DataDir {
-                    path: lock_path,
-                    source,
-                },
-            });
+        match lock.try_lock() {
+            Ok(()) => Ok(lock),
+            Err(std::fs::TryLockError::WouldBlock) => Err(DeskError::Busy(
+                "Another Schooldesk window or command is sending the outbox right now; \
+                 try again in a moment.",
+            )),
+            Err(std::fs::TryLockError::Error(source)) => Err(DeskError::DataDir {
+                path: lock_path,
+                source,
+            }),
         }
-        let mut senders = BTreeMap::new();
-        for connection in self.connections()? {
-            senders.insert(connection.system, self.connector(connection.system)?);
-        }
-        let mut rng = rand::thread_rng();
-        let report = crate::replay::replay(&self.cache, &senders, Utc::now, move || {
-            rand::Rng::gen::<f64>(&mut rng)
-        })
-        .await;
-        drop(lock);
-        report
     }
 
     /// The connections named (all when `systems` is empty), each with a real-time client.
@@ -306,12 +463,44 @@ impl Desk {
         mode: SyncMode,
         on_progress: impl Fn(&Progress) + Send + Sync + 'static,
     ) -> Result<SyncReport> {
-        let pairs = self.connectors(systems)?;
         let ctx = SyncContext {
             cancel: CancellationToken::new(),
             progress: Some(Arc::new(on_progress)),
         };
-        Ok(crate::pull::sync_all(&self.cache, &pairs, mode, &ctx).await)
+        self.sync_with(systems, mode, &ctx).await
+    }
+
+    /// [`Desk::sync`] with a context of the caller's (the engine's cancellation token).
+    pub async fn sync_with(
+        &self,
+        systems: &[System],
+        mode: SyncMode,
+        ctx: &SyncContext,
+    ) -> Result<SyncReport> {
+        let desk = self.clone();
+        let systems_owned = systems.to_vec();
+        let pairs = blocking(move || desk.connectors(&systems_owned)).await?;
+        let report = crate::pull::sync_all(&self.cache, &pairs, mode, ctx).await;
+        // How each system's sync ended, for `status` and the Today screen (the sync is done
+        // whatever happens here, so a failure to note it is only logged).
+        let (desk, kept) = (self.clone(), report.clone());
+        if let Err(e) = blocking(move || desk.remember_sync(&kept, Utc::now())).await {
+            tracing::warn!(error = %e.user_message(), "could not keep the sync outcome");
+        }
+        Ok(report)
+    }
+
+    /// Removes the rows held back by the removal guardrail for `systems` (all when empty)
+    /// that are still missing from their system: a person has checked and confirms. Returns
+    /// the rows removed per system.
+    pub fn confirm_removals(&self, systems: &[System]) -> Result<BTreeMap<System, u64>> {
+        let mut removed = BTreeMap::new();
+        for c in self.connections()? {
+            if systems.is_empty() || systems.contains(&c.system) {
+                removed.insert(c.system, self.cache.confirm_held_removals(c.system)?);
+            }
+        }
+        Ok(removed)
     }
 
     /// The saved connections, in system order.
@@ -463,9 +652,39 @@ impl Desk {
     }
 }
 
+/// Runs blocking cache and keychain work off the async workers.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| DeskError::Internal(format!("a background task stopped: {e}")))?
+}
+
+/// Where the demo profile of a data folder lives.
+pub fn demo_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("demo")
+}
+
+fn is_loopback_url(base_url: &str) -> bool {
+    match url::Url::parse(base_url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// What a connection needs before anything is saved.
 fn validate(connection: &Connection) -> Result<()> {
     schooldesk_connectors::http::check_base_url(connection.system, &connection.base_url)?;
+    if let Some(zone) = &connection.settings.time_zone {
+        crate::pull::school_zone(zone)
+            .map_err(|e| DeskError::InvalidInput(format!("{e} Nothing was saved.")))?;
+    }
     if connection.system == System::Hubmis {
         let missing = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
         if missing(&connection.realm) || missing(&connection.client_id) {
@@ -492,6 +711,7 @@ fn connection_from_row(row: &schooldesk_cache::ConnectionSettings) -> Result<Con
         client_id: row.client_id.clone(),
         settings,
         learning_support_enabled: row.learning_support_enabled,
+        medical_alerts_enabled: row.medical_alerts_enabled,
     })
 }
 

@@ -5,9 +5,12 @@
 pub mod demo;
 pub mod desk;
 pub mod documents;
+pub mod engine;
 pub mod estimate;
 pub mod matching;
 pub mod pull;
+pub mod reads;
 pub mod replay;
 
-pub use desk::{default_data_dir, Desk, DeskError};
+pub use desk::{default_data_dir, Desk, DeskError, PendingWrites};
+pub use engine::{DeskActivity, DeskEvent, Engine, Schedule};

@@ -35,6 +35,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::estimate;
+pub use state::LastSyncs;
 use state::{PhaseState, RunState};
 
 /// Whether to read everything again or only what changed since the last complete sync.
@@ -68,6 +69,9 @@ pub struct Progress {
     pub remaining_estimate: Option<u64>,
     /// Time since the run (re)started, by the connector's clock.
     pub elapsed: Duration,
+    /// Today's schools, sections, rosters and registers are in the cache: the desk can take
+    /// a register now, while guardians, documents and history keep arriving.
+    pub register_ready: bool,
 }
 
 /// Receives progress; called from the sync task, so it must be quick (send it on).
@@ -123,6 +127,13 @@ pub struct SystemSummary {
     pub skipped: u64,
     /// The estimate made before the run.
     pub estimate: Option<estimate::Estimate>,
+    /// Records that could not be read (system, id, field): left out, the others synced.
+    pub malformed: Vec<schooldesk_connectors::http::Malformed>,
+    /// Rows the system no longer returns, removed from the cache, per table.
+    pub removed: BTreeMap<String, u64>,
+    /// Rows the system no longer returns, held (more than the guardrail) until a person
+    /// confirms with `schooldesk sync --confirm-removals`, per table.
+    pub held_removals: BTreeMap<String, u64>,
 }
 
 impl SystemSummary {
@@ -152,10 +163,42 @@ impl SystemSummary {
             estimate::human_duration(self.duration),
         )
         .replace(":  ", ": ");
+        let removed: u64 = self.removed.values().sum();
+        if removed > 0 {
+            s.push_str(&format!(
+                ". {removed} row(s) the system no longer has were removed"
+            ));
+        }
+        if !self.malformed.is_empty() {
+            s.push_str(&format!(
+                ". {} record(s) could not be read and were left out (first: {}); tell IT",
+                self.malformed.len(),
+                self.malformed[0]
+            ));
+        }
+        let held: u64 = self.held_removals.values().sum();
+        if held > 0 {
+            s.push_str(&format!(
+                ". {held} row(s) the system no longer returns are kept until you confirm \
+                 (more than the safety limit at once): check the system, then run \
+                 `schooldesk sync --confirm-removals`"
+            ));
+        }
         if let Some(e) = &self.error {
             s.push_str(&format!(". {}", e.message));
         }
         s
+    }
+}
+
+/// The tables a complete pass reads whole, so that a row it did not return is gone from the
+/// system. OmniForge's incremental passes read only what changed (`updatedSince`).
+pub(crate) fn lists_read_whole(system: System, mode: SyncMode) -> &'static [&'static str] {
+    match (system, mode) {
+        (System::OmniForge, SyncMode::Full) => &["students", "enrollments"],
+        (System::OmniForge, SyncMode::Incremental) => &[],
+        (System::PowerSchool, _) => &["enrollment_records", "checklist_entries"],
+        (System::Matrix, _) | (System::Hubmis, _) => &["students"],
     }
 }
 
@@ -229,7 +272,7 @@ impl PullError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PullOptions {
     /// Days of attendance to pull, today included (default from the connection, else 1).
-    /// For HUBmis, whose registers are per student, 0 unless the connection asks for more.
+    /// HUBmis too, though its registers are read per pupil (its only documented route).
     pub attendance_days: u32,
     /// Matrix assignment grades (one call per class).
     pub grades: bool,
@@ -242,11 +285,7 @@ impl PullOptions {
     pub fn for_connection(connection: &Connection) -> Self {
         let days = connection.settings.attendance_days;
         PullOptions {
-            attendance_days: match connection.system {
-                System::Hubmis => days.unwrap_or(0),
-                _ => days.unwrap_or(1),
-            }
-            .min(31),
+            attendance_days: days.unwrap_or(1).min(31),
             grades: true,
             guardian_links: true,
         }
@@ -296,25 +335,64 @@ pub(crate) struct Run<'a> {
     estimate: Option<u64>,
     rows: Mutex<BTreeMap<String, u64>>,
     skipped: Mutex<u64>,
+    register_ready: std::sync::atomic::AtomicBool,
 }
 
 /// How far back an incremental pass reaches before the last pass started, for clock skew
 /// between this computer and the server.
 const SKEW_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
 
+/// The time zone a connection's setting names, if it is a valid IANA name.
+pub(crate) fn school_zone(name: &str) -> Result<chrono_tz::Tz, String> {
+    name.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+        format!(
+            "'{}' is not a time zone name. Use the IANA name of the school's zone, such as \
+             America/Chicago or Europe/London.",
+            name.trim()
+        )
+    })
+}
+
+/// The date at the school at `now`: in `zone` when one is set, else this computer's zone.
+pub(crate) fn school_day(now: DateTime<Utc>, zone: Option<&str>) -> NaiveDate {
+    match zone.filter(|z| !z.trim().is_empty()).map(school_zone) {
+        Some(Ok(tz)) => now.with_timezone(&tz).date_naive(),
+        Some(Err(e)) => {
+            // Refused when connecting; a hand-edited setting falls back rather than stopping.
+            tracing::warn!(error = %e, "unknown time zone; using this computer's");
+            now.with_timezone(&chrono::Local).date_naive()
+        }
+        None => now.with_timezone(&chrono::Local).date_naive(),
+    }
+}
+
 impl Run<'_> {
-    /// Today, by the connector's clock.
+    /// Today at the school, by the connector's clock in the connection's time zone: at
+    /// 23:30 UTC a school in Auckland is already on tomorrow's register.
     pub fn today(&self) -> NaiveDate {
-        self.connector.now().date_naive()
+        school_day(
+            self.connector.now(),
+            self.connection.settings.time_zone.as_deref(),
+        )
     }
 
-    /// The dates of attendance to pull, oldest first.
+    /// The dates of attendance to pull, oldest first: today (whatever day it is: a Saturday
+    /// school's register counts) and the school days (Monday to Friday) before it, as many
+    /// as make `attendance_days` in all.
     pub fn attendance_dates(&self) -> Vec<NaiveDate> {
+        use chrono::Datelike;
         let today = self.today();
-        (0..self.options.attendance_days)
-            .rev()
-            .filter_map(|back| today.checked_sub_days(chrono::Days::new(u64::from(back))))
-            .collect()
+        let wanted = self.options.attendance_days as usize;
+        let mut dates: Vec<NaiveDate> = Vec::with_capacity(wanted);
+        let mut day = Some(today);
+        while let Some(d) = day.filter(|_| dates.len() < wanted) {
+            if d == today || d.weekday().number_from_monday() <= 5 {
+                dates.push(d);
+            }
+            day = d.pred_opt();
+        }
+        dates.reverse();
+        dates
     }
 
     async fn blocking<T: Send + 'static>(
@@ -322,10 +400,12 @@ impl Run<'_> {
         f: impl FnOnce(&Cache) -> Result<T, CacheError> + Send + 'static,
     ) -> Result<T, PullError> {
         let cache = self.cache.clone();
-        tokio::task::spawn_blocking(move || f(&cache))
-            .await
-            .map_err(|e| PullError::Internal(format!("cache task: {e}")))?
-            .map_err(PullError::from)
+        tokio::task::spawn_blocking(move || {
+            schooldesk_cache::with_origin(schooldesk_domain::Origin::Sync, || f(&cache))
+        })
+        .await
+        .map_err(|e| PullError::Internal(format!("cache task: {e}")))?
+        .map_err(PullError::from)
     }
 
     /// Awaits one request, unless the sync is cancelled first.
@@ -356,6 +436,14 @@ impl Run<'_> {
             .saturating_sub(self.requests_before)
     }
 
+    /// Call once today's schools, sections, rosters and registers are stored (the phases a
+    /// person needs first): progress from here on says "register ready".
+    pub fn mark_register_ready(&self, phase: &str) {
+        self.register_ready
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.report(phase);
+    }
+
     fn report(&self, phase: &str) {
         let Some(sink) = &self.ctx.progress else {
             return;
@@ -376,6 +464,9 @@ impl Run<'_> {
             elapsed: (self.connector.now() - self.began)
                 .to_std()
                 .unwrap_or_default(),
+            register_ready: self
+                .register_ready
+                .load(std::sync::atomic::Ordering::Relaxed),
         });
     }
 
@@ -479,6 +570,11 @@ impl Run<'_> {
     }
 }
 
+/// When `system`'s last complete sync, and last complete full sync, ended.
+pub fn last_syncs(cache: &Cache, system: System) -> Result<LastSyncs, CacheError> {
+    cache.with_transaction(|tx| state::last_syncs(tx, system))
+}
+
 /// Syncs one system into the cache. Never fails outright: what stopped it (and whether a
 /// retry can help) is in the summary, and the next sync resumes where this one stopped.
 pub async fn sync_system(
@@ -524,6 +620,9 @@ pub async fn sync_system_with(
         error: None,
         skipped: 0,
         estimate: estimate.clone(),
+        malformed: Vec::new(),
+        removed: BTreeMap::new(),
+        held_removals: BTreeMap::new(),
     };
     if system != connection.system {
         summary.error = Some(
@@ -539,7 +638,9 @@ pub async fn sync_system_with(
         let cache = cache.clone();
         let now = began;
         tokio::task::spawn_blocking(move || {
-            cache.with_transaction(|tx| state::begin_run(tx, system, mode, now))
+            schooldesk_cache::with_origin(schooldesk_domain::Origin::Sync, || {
+                cache.with_transaction(|tx| state::begin_run(tx, system, mode, now))
+            })
         })
         .await
     };
@@ -571,22 +672,56 @@ pub async fn sync_system_with(
         estimate: estimate.as_ref().map(|e| e.requests),
         rows: Mutex::new(BTreeMap::new()),
         skipped: Mutex::new(0),
+        register_ready: std::sync::atomic::AtomicBool::new(false),
     };
     tracing::info!(%system, mode = run.mode.as_str(), run = run.id, resumed = run_state.resumed, "sync started");
-    let result = match system {
-        System::OmniForge => omniforge::pull(&run).await,
-        System::PowerSchool => powerschool::pull(&run).await,
-        System::Matrix => matrix::pull(&run).await,
-        System::Hubmis => hubmis::pull(&run).await,
-    };
+    // A malformed record is left out and reported; the others still sync.
+    let (result, malformed) = schooldesk_connectors::http::collecting_malformed(async {
+        match system {
+            System::OmniForge => omniforge::pull(&run).await,
+            System::PowerSchool => powerschool::pull(&run).await,
+            System::Matrix => matrix::pull(&run).await,
+            System::Hubmis => hubmis::pull(&run).await,
+        }
+    })
+    .await;
+    for m in &malformed {
+        tracing::warn!(%system, record = %m, "a record could not be read and was left out");
+    }
     let result = match result {
         Ok(()) => {
-            let (id, now) = (run.id, connector.now());
-            run.blocking(move |c| c.with_transaction(|tx| state::finish_run(tx, system, id, now)))
-                .await
+            let (id, now, started, mode) = (run.id, connector.now(), run.started_at, run.mode);
+            // A list in which a record could not be read may hide a row that is still there.
+            let tables: Vec<&'static str> = if !malformed.is_empty() {
+                Vec::new()
+            } else {
+                lists_read_whole(system, mode).to_vec()
+            };
+            run.blocking(move |c| {
+                c.with_transaction(|tx| {
+                    let mut outcomes = Vec::new();
+                    for table in tables {
+                        outcomes.push((table, tx.settle_removals(system, table, started, now)?));
+                    }
+                    state::finish_run(tx, system, id, now)?;
+                    Ok(outcomes)
+                })
+            })
+            .await
+            .map(|outcomes| {
+                for (table, o) in outcomes {
+                    if o.removed > 0 {
+                        summary.removed.insert(table.to_string(), o.removed);
+                    }
+                    if o.held > 0 {
+                        summary.held_removals.insert(table.to_string(), o.held);
+                    }
+                }
+            })
         }
         Err(e) => Err(e),
     };
+    summary.malformed = malformed;
     summary.rows = run.rows.lock().unwrap_or_else(|e| e.into_inner()).clone();
     summary.skipped = *run.skipped.lock().unwrap_or_else(|e| e.into_inner());
     summary.requests = run.requests();
@@ -629,11 +764,15 @@ pub async fn sync_all(
     };
     let disagreements = {
         let cache = cache.clone();
-        tokio::task::spawn_blocking(move || crate::matching::refresh(&cache, now))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .map_or(0, |m| m.disagreements.len())
+        tokio::task::spawn_blocking(move || {
+            schooldesk_cache::with_origin(schooldesk_domain::Origin::Sync, || {
+                crate::matching::refresh(&cache, now)
+            })
+        })
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .map_or(0, |m| m.disagreements.len())
     };
     SyncReport {
         systems,

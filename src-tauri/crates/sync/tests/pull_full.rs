@@ -208,7 +208,14 @@ async fn hubmis_full_sync_with_learning_support() {
         with_ls.len()
     );
     assert!(
-        s.requests <= with_ls.len() as u64 + 15,
+        // Also per tutor group its members, per pupil today's register and contacts (phones),
+        // and a token every quarter hour of those hours.
+        s.requests
+            <= with_ls.len() as u64
+                + homerooms as u64
+                + 2 * STUDENTS as u64
+                + sims.hubmis_admin.tokens_issued() as u64
+                + 15,
         "{} requests for {} students with learning support",
         s.requests,
         with_ls.len()

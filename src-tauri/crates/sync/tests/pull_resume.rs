@@ -183,7 +183,9 @@ async fn hubmis_token_expiring_mid_sync_is_renewed_and_the_sync_completes() {
     assert!(s.completed, "{s:?}");
     let seen = statuses(&sims, System::Hubmis);
     assert_eq!(seen.iter().filter(|x| **x == 401).count(), 1, "{seen:?}");
-    assert_eq!(sims.hubmis_admin.tokens_issued(), issued + 2);
+    // The first token, the one after the 401, and one a quarter hour for a sync that now reads
+    // each pupil's register and contacts (over an hour at 12 requests a minute).
+    assert!(sims.hubmis_admin.tokens_issued() >= issued + 2);
     assert_eq!(count(&t2.cache, "students", System::Hubmis), 400);
 }
 

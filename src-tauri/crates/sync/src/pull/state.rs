@@ -102,9 +102,36 @@ pub(crate) fn finish_run(
         if run.id == id {
             run.complete = true;
             tx.set_sync_state(system, RUN, &encode(&run)?, now)?;
+            let mut last: LastSyncs = tx
+                .sync_state(system, LAST)?
+                .and_then(|s| decode(s.progress))
+                .unwrap_or_default();
+            last.completed_at = Some(now);
+            last.mode = Some(run.mode);
+            if run.mode == SyncMode::Full {
+                last.full_completed_at = Some(now);
+            }
+            tx.set_sync_state(system, LAST, &encode(&last)?, now)?;
         }
     }
     Ok(())
+}
+
+const LAST: &str = "last";
+
+/// When a system's last complete sync (and last complete full sync) ended.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LastSyncs {
+    pub completed_at: Option<DateTime<Utc>>,
+    pub mode: Option<SyncMode>,
+    pub full_completed_at: Option<DateTime<Utc>>,
+}
+
+pub(crate) fn last_syncs(tx: &CacheTx<'_>, system: System) -> Result<LastSyncs, CacheError> {
+    Ok(tx
+        .sync_state(system, LAST)?
+        .and_then(|s| decode(s.progress))
+        .unwrap_or_default())
 }
 
 pub(crate) fn load_phase(

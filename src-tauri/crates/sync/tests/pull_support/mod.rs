@@ -107,6 +107,7 @@ pub async fn sync(
     mode: SyncMode,
 ) -> SystemSummary {
     let (connector, connection) = pair(sims, system);
+    remember(cache, &connection);
     sync_system(
         cache,
         &connector,
@@ -115,6 +116,23 @@ pub async fn sync(
         &SyncContext::default(),
     )
     .await
+}
+
+/// Saves `c` in the cache as `connect` does: what the cache keeps of sensitive data follows
+/// the saved connection's options, not the one a pull is handed.
+pub fn remember(cache: &Cache, c: &Connection) {
+    cache
+        .save_connection(&schooldesk_cache::ConnectionSettings {
+            system: c.system,
+            base_url: c.base_url.clone(),
+            realm: c.realm.clone(),
+            client_id: c.client_id.clone(),
+            settings: serde_json::to_value(&c.settings).unwrap(),
+            learning_support_enabled: c.learning_support_enabled,
+            medical_alerts_enabled: c.medical_alerts_enabled,
+            updated_at: morning(),
+        })
+        .unwrap();
 }
 
 /// Rows of `table` the cache holds for `system`.
