@@ -174,10 +174,18 @@ describe("the Schooldesk app", () => {
   it("shows the demo students from the cache, searches them, and is in demo mode", async () => {
     // The rows appear once the demo's first sync has filled the cache.
     await waitFor("a student row", async () => (await wd.findAll(rowsCss)).length > 0);
-    await waitFor("the sync status to read 'Up to date'", async () => {
-      const [status] = await wd.findAll('[data-testid="sync-status"]');
-      return status && (await wd.text(status)) === "Up to date";
-    });
+    let lastStatus = "";
+    try {
+      await waitFor("the sync status to read 'Up to date'", async () => {
+        const [status] = await wd.findAll('[data-testid="sync-status"]');
+        lastStatus = status ? await wd.text(status) : "(no status line)";
+        return lastStatus === "Up to date";
+      });
+    } catch (e) {
+      mkdirSync(artifacts, { recursive: true });
+      await wd.screenshot(join(artifacts, "e2e-failed.png"));
+      throw new Error(`${e.message}; the status line last read '${lastStatus}'`);
+    }
 
     // Ask the shell itself (through the same IPC the page uses) what the cache holds, and
     // check that what it says is what the window shows.

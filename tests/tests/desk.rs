@@ -96,34 +96,7 @@ async fn demo_mode_connects_syncs_and_serves_the_desk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_connection_turns_demo_mode_off_and_replay_waits_when_offline() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let desk = Desk::open_demo(dir.path()).expect("open demo profile");
-    let running = demo::start(
-        &desk,
-        &DemoOptions {
-            seed: 3,
-            students: 50,
-        },
-        |_| {},
-    )
-    .await
-    .expect("demo");
-
-    let omni = desk
-        .students(None, None)
-        .expect("students")
-        .into_iter()
-        .find(|s| s.source.system == System::OmniForge)
-        .expect("student");
-    let req = MarkRequest {
-        student: omni.source.source_id.clone(),
-        date: Utc::now().date_naive(),
-        status: AttendanceStatus::Tardy,
-        section: None,
-        period: None,
-        note: None,
-    };
-    desk.mark_attendance(&req, Utc::now(), Uuid::new_v4())
-        .expect("mark");
+    let (desk, running, _, _) = demo_with_a_mark(dir.path(), 3, AttendanceStatus::Tardy).await;
 
     // The network goes away: the write stays queued, with a reason, and nothing is lost.
     running.sims.shared.faults.set_offline(true);
@@ -187,33 +160,8 @@ async fn demo_and_real_profiles_never_mix() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changing_an_address_with_writes_waiting_needs_a_decision() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let desk = Desk::open_demo(dir.path()).expect("open demo profile");
-    let running = demo::start(
-        &desk,
-        &DemoOptions {
-            seed: 4,
-            students: 50,
-        },
-        |_| {},
-    )
-    .await
-    .expect("demo");
-    let omni = desk
-        .students(None, None)
-        .expect("students")
-        .into_iter()
-        .find(|s| s.source.system == System::OmniForge)
-        .expect("student");
-    let req = MarkRequest {
-        student: omni.source.source_id.clone(),
-        date: Utc::now().date_naive(),
-        status: AttendanceStatus::Absent,
-        section: None,
-        period: None,
-        note: None,
-    };
-    desk.mark_attendance(&req, Utc::now(), Uuid::new_v4())
-        .expect("mark");
+    let (desk, running, omni, req) =
+        demo_with_a_mark(dir.path(), 4, AttendanceStatus::Absent).await;
     let (mut moved, secret) = desk.connection(System::OmniForge).expect("connection");
     let old = moved.base_url.clone();
     moved.base_url = old.replace("127.0.0.1", "localhost");
@@ -248,6 +196,36 @@ async fn changing_an_address_with_writes_waiting_needs_a_decision() {
         .omniforge_admin
         .mark(&omni.source.source_id, None, None, req.date)
         .is_none_or(|m| m.status != "absent"));
+}
+
+/// The demo profile of `dir` with a 50-student district, and one OmniForge mark of today
+/// taken at the desk (queued, not sent).
+async fn demo_with_a_mark(
+    dir: &std::path::Path,
+    seed: u64,
+    status: AttendanceStatus,
+) -> (Desk, demo::Demo, schooldesk_domain::Student, MarkRequest) {
+    let desk = Desk::open_demo(dir).expect("open demo profile");
+    let running = demo::start(&desk, &DemoOptions { seed, students: 50 }, |_| {})
+        .await
+        .expect("demo");
+    let omni = desk
+        .students(None, None)
+        .expect("students")
+        .into_iter()
+        .find(|s| s.source.system == System::OmniForge)
+        .expect("student");
+    let req = MarkRequest {
+        student: omni.source.source_id.clone(),
+        date: Utc::now().date_naive(),
+        status,
+        section: None,
+        period: None,
+        note: None,
+    };
+    desk.mark_attendance(&req, Utc::now(), Uuid::new_v4())
+        .expect("mark");
+    (desk, running, omni, req)
 }
 
 fn schooldesk_connectors_connection(

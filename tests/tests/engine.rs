@@ -42,6 +42,43 @@ fn omniforge_student(desk: &Desk) -> Student {
         .expect("an OmniForge student")
 }
 
+/// Marks the first `n` OmniForge students absent today; returns them.
+fn absent_marks(desk: &Desk, n: usize) -> Vec<Student> {
+    let students: Vec<Student> = desk
+        .students(None, None)
+        .expect("students")
+        .into_iter()
+        .filter(|s| s.source.system == System::OmniForge)
+        .take(n)
+        .collect();
+    for s in &students {
+        desk.mark_attendance(
+            &mark(s, AttendanceStatus::Absent),
+            Utc::now(),
+            Uuid::new_v4(),
+        )
+        .expect("mark");
+    }
+    students
+}
+
+/// Waits until at least one write is done.
+async fn until_one_is_sent(desk: &Desk) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while desk
+        .outbox(Some(OutboxState::Done))
+        .expect("outbox")
+        .is_empty()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never sent: {:?}",
+            desk.outbox(None)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn mark(student: &Student, status: AttendanceStatus) -> MarkRequest {
     MarkRequest {
         student: student.source.source_id.clone(),
@@ -119,15 +156,7 @@ async fn a_mark_taken_at_the_desk_is_announced_then_sent_by_the_engine() {
     })
     .await;
     assert!(!by_replay.origins.contains(&Origin::OtherProcess));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while desk
-        .outbox(Some(OutboxState::Done))
-        .expect("outbox")
-        .is_empty()
-    {
-        assert!(tokio::time::Instant::now() < deadline, "never sent");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_one_is_sent(&desk).await;
     let server = running
         .sims
         .omniforge_admin
@@ -216,19 +245,7 @@ async fn writes_wait_while_a_system_is_down_and_go_when_the_probe_finds_it_back(
         })
     })
     .await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while desk
-        .outbox(Some(OutboxState::Done))
-        .expect("outbox")
-        .is_empty()
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the write never went: {:?}",
-            desk.outbox(None)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_one_is_sent(&desk).await;
     let server = running
         .sims
         .omniforge_admin
@@ -242,21 +259,7 @@ async fn writes_wait_while_a_system_is_down_and_go_when_the_probe_finds_it_back(
 async fn send_now_tries_at_once_the_writes_held_back_by_an_outage() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (desk, running) = demo_desk(dir.path(), 24).await;
-    let students: Vec<Student> = desk
-        .students(None, None)
-        .expect("students")
-        .into_iter()
-        .filter(|s| s.source.system == System::OmniForge)
-        .take(2)
-        .collect();
-    for s in &students {
-        desk.mark_attendance(
-            &mark(s, AttendanceStatus::Absent),
-            Utc::now(),
-            Uuid::new_v4(),
-        )
-        .expect("mark");
-    }
+    absent_marks(&desk, 2);
     // The first write fails on the network; the second is then not attempted at all.
     running.sims.shared.faults.set_offline(true);
     desk.replay().await.expect("replay");
@@ -342,21 +345,7 @@ async fn sync_now_reports_progress_register_ready_and_the_last_sync() {
 async fn shutdown_finishes_the_write_in_flight_and_keeps_the_rest_queued() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (desk, running) = demo_desk(dir.path(), 26).await;
-    let students: Vec<Student> = desk
-        .students(None, None)
-        .expect("students")
-        .into_iter()
-        .filter(|s| s.source.system == System::OmniForge)
-        .take(8)
-        .collect();
-    for s in &students {
-        desk.mark_attendance(
-            &mark(s, AttendanceStatus::Absent),
-            Utc::now(),
-            Uuid::new_v4(),
-        )
-        .expect("mark");
-    }
+    let students = absent_marks(&desk, 8);
     // Each write takes a while at the server, so the stop lands in the middle.
     running
         .sims
@@ -364,15 +353,7 @@ async fn shutdown_finishes_the_write_in_flight_and_keeps_the_rest_queued() {
         .faults
         .set_latency(Duration::from_millis(300));
     let engine = Engine::start(desk.clone(), quick(), Arc::new(Utc::now));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while desk
-        .outbox(Some(OutboxState::Done))
-        .expect("outbox")
-        .is_empty()
-    {
-        assert!(tokio::time::Instant::now() < deadline, "nothing was sent");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_one_is_sent(&desk).await;
     engine.shutdown().await;
 
     let all = desk.outbox(None).expect("outbox");
@@ -395,4 +376,27 @@ async fn shutdown_finishes_the_write_in_flight_and_keeps_the_rest_queued() {
             .mark(&s.source.source_id, None, None, Utc::now().date_naive())
             .is_some_and(|m| m.status == "absent"));
     }
+}
+
+// REGRESSION: the app started a second full round of syncs right after the demo's first
+// one, although its schedule said not to sync at start; the demo's status never settled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_sync_at_start_means_the_first_sync_waits_for_the_schedule() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (desk, running) = demo_desk(dir.path(), 27).await;
+    let before = running.sims.shared.recorder.requests().len();
+    let engine = Engine::start(desk, quick(), Arc::new(Utc::now));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let activity = engine.activity();
+    assert_eq!(activity.systems.len(), 4, "{activity:?}");
+    for s in &activity.systems {
+        assert!(!s.syncing, "{s:?}");
+        assert!(
+            s.next_sync_at.is_some_and(|t| t > Utc::now()),
+            "the next sync is scheduled ahead: {s:?}"
+        );
+    }
+    // Nothing to send, nothing to sync: not a request made.
+    assert_eq!(running.sims.shared.recorder.requests().len(), before);
+    engine.shutdown().await;
 }

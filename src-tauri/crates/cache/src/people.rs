@@ -157,7 +157,9 @@ fn to_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-pub(crate) fn students(conn: &Connection, query: &StudentQuery) -> Result<Vec<Student>> {
+/// The `WHERE` clause (and its parameters) a query selects students by, with the students
+/// table as `t`: listing and counting share it.
+pub(crate) fn student_filter(query: &StudentQuery) -> (String, Vec<Value>) {
     let mut clauses = Vec::new();
     let mut params: Vec<Value> = Vec::new();
     if let Some(expr) = query.search.as_deref().and_then(match_expression) {
@@ -186,6 +188,11 @@ pub(crate) fn students(conn: &Connection, query: &StudentQuery) -> Result<Vec<St
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
+    (filter, params)
+}
+
+pub(crate) fn students(conn: &Connection, query: &StudentQuery) -> Result<Vec<Student>> {
+    let (filter, mut params) = student_filter(query);
     params.push(Value::Integer(query.limit.map_or(-1, to_i64)));
     params.push(Value::Integer(to_i64(query.offset)));
     let rest = format!(

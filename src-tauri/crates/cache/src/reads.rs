@@ -5,13 +5,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use rusqlite::params_from_iter;
-use rusqlite::types::Value as SqlValue;
 use schooldesk_domain::{OutboxState, Student, System};
 use serde_json::Value;
 
 use crate::codec::get_system;
 use crate::error::{CacheError, Result};
-use crate::people::{match_expression, StudentQuery};
+use crate::people::StudentQuery;
 use crate::rows;
 use crate::settings::SyncState;
 use crate::store::Cache;
@@ -69,34 +68,7 @@ impl Cache {
     /// How many students [`Cache::students`] would list for `query` without its limit and
     /// offset, so that a shortened listing can say how many it left out.
     pub fn count_students(&self, query: &StudentQuery) -> Result<u64> {
-        let mut clauses = Vec::new();
-        let mut params: Vec<SqlValue> = Vec::new();
-        if let Some(expr) = query.search.as_deref().and_then(match_expression) {
-            params.push(SqlValue::Text(expr));
-            clauses.push(format!(
-                "t.id IN (SELECT rowid FROM students_search WHERE students_search MATCH ?{})",
-                params.len()
-            ));
-        }
-        if let Some(system) = query.system {
-            params.push(SqlValue::Text(system.as_str().into()));
-            clauses.push(format!("t.system = ?{}", params.len()));
-        }
-        if let Some((system, section)) = &query.section {
-            params.push(SqlValue::Text(system.as_str().into()));
-            let s = params.len();
-            params.push(SqlValue::Text(section.clone()));
-            clauses.push(format!(
-                "t.system = ?{s} AND EXISTS (SELECT 1 FROM enrollments e WHERE e.system = ?{s} \
-                 AND e.section_source_id = ?{} AND e.student_source_id = t.source_id)",
-                s + 1
-            ));
-        }
-        let filter = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
+        let (filter, params) = crate::people::student_filter(query);
         self.read(|c| {
             let n: i64 = c
                 .prepare_cached(&format!("SELECT count(*) FROM students t {filter}"))?

@@ -177,7 +177,8 @@ pub enum AttendanceCommand {
 
 #[derive(Debug, Args)]
 pub struct MarkArgs {
-    /// The student's id in the system, or their external id.
+    /// The student's id (`system:id` as the read commands print it, or the bare id), or
+    /// their external id.
     #[arg(long)]
     pub student: String,
     #[arg(long, value_parser = parse_date)]

@@ -335,6 +335,7 @@ impl Desk {
             // connections are clamped to each system's documented ceiling, whatever address.
             if let Some(n) = connection.settings.requests_per_minute {
                 limits.per_window = Some(n.max(1));
+                limits.bucket = None;
             }
         }
         let path = schooldesk_connectors::pace::pace_file(&self.data_dir, connection.system);
@@ -594,10 +595,22 @@ impl Desk {
         Ok(self.cache.outbox_list(state)?)
     }
 
-    /// Finds the student a person means: an id in a system that takes attendance writes
-    /// first (OmniForge), else any system; then the external id.
+    /// Finds the student a person means: `system:id`; an id in a system that takes
+    /// attendance writes first (OmniForge), else any system; then the external id.
     pub fn find_student(&self, id: &str) -> Result<Student> {
         let id = id.trim();
+        // `system:id`, as the read commands print it.
+        if let Some((system, rest)) = id.split_once(':') {
+            if let Ok(system) = system.parse::<System>() {
+                return self.cache.student(system, rest)?.ok_or_else(|| {
+                    DeskError::InvalidInput(format!(
+                        "There is no student '{rest}' in {} in the cache. Find the id with \
+                         `schooldesk students --search NAME`, or sync first. Nothing was saved.",
+                        system.display_name()
+                    ))
+                });
+            }
+        }
         let order = [
             System::OmniForge,
             System::Hubmis,

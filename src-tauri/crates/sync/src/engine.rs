@@ -177,6 +177,7 @@ impl Engine {
             replay: None,
             replay_wanted: false,
             done_tx: None,
+            started: false,
         };
         let task = tokio::spawn(inner.run(command_rx, change_rx));
         Engine {
@@ -264,6 +265,9 @@ struct Loop {
     replay: Option<JoinHandle<()>>,
     replay_wanted: bool,
     done_tx: Option<mpsc::UnboundedSender<Done>>,
+    /// Past the first reading of the connections: a system connected from now on syncs at
+    /// once; at start, only when the schedule says so.
+    started: bool,
 }
 
 impl Loop {
@@ -275,12 +279,7 @@ impl Loop {
         let (done_tx, mut done_rx) = mpsc::unbounded_channel();
         self.done_tx = Some(done_tx);
         self.reload_connections().await;
-        if self.schedule.sync_at_start {
-            let now = (self.clock)();
-            for st in self.systems.values_mut() {
-                st.activity.next_sync_at = Some(now);
-            }
-        }
+        self.started = true;
         self.replay_wanted = true;
         let mut data_version = self.data_version().await;
         let mut last_other_check = (self.clock)();
@@ -369,6 +368,11 @@ impl Loop {
             return;
         };
         let now = (self.clock)();
+        let first_sync = if self.started || self.schedule.sync_at_start {
+            now
+        } else {
+            now + chrono::Duration::from_std(self.interval(now)).unwrap_or_default()
+        };
         let keep: BTreeSet<System> = connected.iter().map(|(s, _)| *s).collect();
         self.systems.retain(|s, _| keep.contains(s));
         for (system, (last, last_full)) in connected {
@@ -380,7 +384,7 @@ impl Loop {
                     register_ready: last.is_some(),
                     last_sync_at: last,
                     last_full_sync_at: last_full,
-                    next_sync_at: Some(now),
+                    next_sync_at: Some(first_sync),
                     reachable: true,
                     next_probe_at: None,
                     problem: None,
