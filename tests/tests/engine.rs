@@ -400,3 +400,44 @@ async fn no_sync_at_start_means_the_first_sync_waits_for_the_schedule() {
     assert_eq!(running.sims.shared.recorder.requests().len(), before);
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pausing_for_an_update_finishes_the_write_in_flight_and_sends_nothing_more() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (desk, running) = demo_desk(dir.path(), 28).await;
+    absent_marks(&desk, 8);
+    running
+        .sims
+        .shared
+        .faults
+        .set_latency(Duration::from_millis(300));
+    let engine = Engine::start(desk.clone(), quick(), Arc::new(Utc::now));
+    until_one_is_sent(&desk).await;
+
+    engine.pause_sending().await;
+    let done = |desk: &Desk| desk.outbox(Some(OutboxState::Done)).expect("outbox").len();
+    let all = desk.outbox(None).expect("outbox");
+    assert!(
+        all.iter().all(|e| e.state != OutboxState::Sending),
+        "nothing half-sent once paused: {all:?}"
+    );
+    let paused_at = done(&desk);
+    assert!(paused_at < 8, "paused before the end ({paused_at} sent)");
+    // Paused: the engine sends nothing more, however long it runs.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(done(&desk), paused_at);
+
+    // The update was refused: sending goes on, and every write arrives.
+    running.sims.shared.faults.set_latency(Duration::ZERO);
+    engine.resume_sending();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while done(&desk) < 8 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            desk.outbox(None)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    engine.shutdown().await;
+}

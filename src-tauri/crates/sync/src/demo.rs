@@ -141,6 +141,7 @@ pub async fn start(
         ),
     ];
     let now = Utc::now();
+    let mut demo_connections = Vec::new();
     for (system, running, secret) in connections {
         let mut connection = Connection::new(system, running.base_url.clone());
         connection.settings = settings.clone();
@@ -149,10 +150,19 @@ pub async fn start(
             connection.client_id = Some(config.hubmis.client_id.clone());
             connection.learning_support_enabled = true;
         }
-        // The simulators listen on new ports each time: demo writes left from last time go
-        // to today's demo district (they never leave this computer).
-        desk.connect_with(&connection, &secret, now, PendingWrites::SendToNew)?;
+        demo_connections.push((connection, secret));
     }
+    // Keychain and cache work, off the async workers. The simulators listen on new ports
+    // each time: demo writes left from last time go to today's demo district (they never
+    // leave this computer).
+    let d = desk.clone();
+    crate::desk::blocking(move || {
+        for (connection, secret) in &demo_connections {
+            d.connect_with(connection, secret, now, PendingWrites::SendToNew)?;
+        }
+        Ok(())
+    })
+    .await?;
     let sync = desk.sync(&[], SyncMode::Incremental, on_progress).await?;
     Ok(Demo { sims, sync })
 }

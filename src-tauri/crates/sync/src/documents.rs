@@ -49,7 +49,9 @@ impl Desk {
         })?;
         let system = System::PowerSchool;
         let docs = blocking(self.cache(), move |c| c.documents(Some(system))).await?;
-        let connector: Option<Connector> = self.connector(system).ok();
+        let desk = self.clone();
+        let connector: Option<Connector> =
+            crate::desk::blocking(move || Ok(desk.connector(system).ok())).await?;
         let mut report = DocumentExport {
             out_dir: out_dir.to_path_buf(),
             ..DocumentExport::default()

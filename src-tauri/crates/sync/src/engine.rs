@@ -144,6 +144,8 @@ impl Changes {
 enum Command {
     SyncNow(Vec<System>, SyncMode),
     SendNow,
+    PauseSending(tokio::sync::oneshot::Sender<()>),
+    ResumeSending,
 }
 
 /// The running engine. Dropping it stops every loop (see [`Engine::shutdown`] to wait).
@@ -175,7 +177,9 @@ impl Engine {
             activity: activity.clone(),
             systems: BTreeMap::new(),
             replay: None,
+            replay_cancel: CancellationToken::new(),
             replay_wanted: false,
+            paused: false,
             done_tx: None,
             started: false,
         };
@@ -212,6 +216,21 @@ impl Engine {
     /// and the outbox is sent.
     pub fn send_now(&self) {
         let _ = self.commands.send(Command::SendNow);
+    }
+
+    /// Stops sending (an update is about to restart the app): the write in flight is
+    /// finished, the rest stay queued, and no replay starts until [`Engine::resume_sending`].
+    /// Returns once nothing is being sent.
+    pub async fn pause_sending(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.commands.send(Command::PauseSending(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Sending goes on again after [`Engine::pause_sending`] (the update was refused).
+    pub fn resume_sending(&self) {
+        let _ = self.commands.send(Command::ResumeSending);
     }
 
     /// Stops every loop and waits: syncs stop at their next request (and resume next time),
@@ -263,7 +282,10 @@ struct Loop {
     activity: Arc<Mutex<DeskActivity>>,
     systems: BTreeMap<System, SystemState>,
     replay: Option<JoinHandle<()>>,
+    /// Stops the running replay after its write in flight (pausing for an update).
+    replay_cancel: CancellationToken,
     replay_wanted: bool,
+    paused: bool,
     done_tx: Option<mpsc::UnboundedSender<Done>>,
     /// Past the first reading of the connections: a system connected from now on syncs at
     /// once; at start, only when the schedule says so.
@@ -420,6 +442,18 @@ impl Loop {
                     self.start_sync(system, mode, now);
                 }
             }
+            Command::PauseSending(done) => {
+                self.paused = true;
+                self.replay_cancel.cancel();
+                if let Some(replay) = self.replay.take() {
+                    let _ = replay.await;
+                }
+                let _ = done.send(());
+            }
+            Command::ResumeSending => {
+                self.paused = false;
+                self.replay_wanted = true;
+            }
             Command::SendNow => {
                 let cache = self.desk.cache().clone();
                 let _ = tokio::task::spawn_blocking(move || cache.clear_unsent_backoff(now)).await;
@@ -472,7 +506,7 @@ impl Loop {
                     .flatten();
                 self.replay_wanted = due.is_some_and(|at| at <= now);
             }
-            if self.replay_wanted {
+            if self.replay_wanted && !self.paused {
                 self.start_replay();
                 changed = true;
             }
@@ -541,12 +575,14 @@ impl Loop {
     }
 
     fn start_replay(&mut self) {
-        if self.replay.as_ref().is_some_and(|r| !r.is_finished()) {
+        if self.paused || self.replay.as_ref().is_some_and(|r| !r.is_finished()) {
             return;
         }
         self.replay_wanted = false;
         let desk = self.desk.clone();
-        let cancel = self.cancel.clone();
+        // A child of the engine's token: shutting down stops it too.
+        self.replay_cancel = self.cancel.child_token();
+        let cancel = self.replay_cancel.clone();
         let done = self.done_tx.clone().expect("set at start");
         self.replay = Some(tokio::spawn(async move {
             let report = desk.replay_until(&cancel).await;

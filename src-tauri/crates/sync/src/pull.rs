@@ -607,7 +607,15 @@ pub async fn sync_system_with(
     let system = connector.system();
     let began = connector.now();
     let requests_before = connector.requests_sent();
-    let estimate = estimate::for_cache(cache, connection, &options, mode).ok();
+    let estimate = {
+        let (cache, connection, options) = (cache.clone(), connection.clone(), options.clone());
+        tokio::task::spawn_blocking(move || {
+            estimate::for_cache(&cache, &connection, &options, mode).ok()
+        })
+        .await
+        .ok()
+        .flatten()
+    };
     let mut summary = SystemSummary {
         system,
         mode,
