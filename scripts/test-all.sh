@@ -12,6 +12,9 @@ bash scripts/install-deps.sh
 step "UI packages and tauri-driver"
 bash scripts/install-ui-deps.sh
 
+step "icons generated from icons/icon.svg"
+bash scripts/check-icons.sh
+
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -26,6 +29,9 @@ step "UI tests (Vitest, Playwright in Chromium)"
 
 step "the real app end to end under Xvfb"
 bash scripts/e2e.sh
+
+step "signed updates end to end (the real app, a throwaway key, 127.0.0.1)"
+bash scripts/update-e2e.sh
 
 step "all checks passed"
 echo "artifacts (screenshots): $root/artifacts"

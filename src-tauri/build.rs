@@ -17,6 +17,9 @@ fn main() {
             "desk_activity",
             "sync_now",
             "send_now",
+            "update_status",
+            "restart_to_update",
+            "set_update_endpoint",
         ]),
     ))
     .expect("failed to prepare the Tauri build (tauri.conf.json, capabilities, icons)");

@@ -4,7 +4,7 @@
 use tauri::State;
 
 use crate::error::AppError;
-use crate::ipc::{ActivityView, AppStatus, OutboxRow, StudentList, STUDENT_PAGE};
+use crate::ipc::{ActivityView, AppStatus, OutboxRow, StudentList, UpdateStatus, STUDENT_PAGE};
 use crate::Shell;
 
 /// Students from every system, optionally narrowed by words that start a name or the
@@ -55,4 +55,29 @@ pub async fn sync_now(shell: State<'_, Shell>) -> Result<(), AppError> {
 pub async fn send_now(shell: State<'_, Shell>) -> Result<(), AppError> {
     shell.engine()?.send_now();
     Ok(())
+}
+
+/// Where Schooldesk's own update stands (then follow `update-status` events).
+#[tauri::command]
+pub async fn update_status(
+    updates: State<'_, crate::update::Updates>,
+) -> Result<UpdateStatus, AppError> {
+    Ok(updates.status())
+}
+
+/// "Restart to update": pauses sending, installs the verified update and restarts.
+#[tauri::command]
+pub async fn restart_to_update<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+) -> Result<(), AppError> {
+    crate::update::restart_to_update(&app).await
+}
+
+/// Sets this computer's update server (`null`: back to the default) and checks it now.
+#[tauri::command]
+pub async fn set_update_endpoint<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    endpoint: Option<String>,
+) -> Result<UpdateStatus, AppError> {
+    crate::update::set_endpoint(&app, endpoint).await
 }

@@ -18,12 +18,15 @@ pub enum AppError {
     /// The engine is not running yet (the cache did not open, or the demo is starting).
     #[error("Schooldesk is still starting; try again in a moment.")]
     Starting,
+    /// An update could not be installed or its setting was refused (see `update`).
+    #[error("{}", .0.message)]
+    Update(ErrorPayload),
 }
 
 impl AppError {
     pub fn payload(&self) -> ErrorPayload {
         match self {
-            AppError::Unavailable(payload) => payload.clone(),
+            AppError::Unavailable(payload) | AppError::Update(payload) => payload.clone(),
             AppError::Desk(e) => ErrorPayload {
                 code: e.code().to_string(),
                 message: e.user_message(),

@@ -204,6 +204,34 @@ pub mod events {
     pub const DESK_ACTIVITY: &str = "desk-activity";
     /// [`super::AppStatus`]: the first sync (or the demo) started, finished or failed.
     pub const APP_STATUS: &str = "app-status";
+    /// [`super::UpdateStatus`]: an update check started, found, staged or refused something.
+    pub const UPDATE_STATUS: &str = "update-status";
+}
+
+/// Where Schooldesk's own update stands (`update_status`, then `update-status` events).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum UpdateStatus {
+    /// Nothing to install: the last check found no newer version, or this computer does
+    /// not check (no update server set, or IT turned checks off).
+    None,
+    /// Asking the update server.
+    Checking,
+    /// A newer version was found and is being downloaded and verified.
+    Available { version: String },
+    /// A newer version is downloaded and its signature verified: "Restart to update".
+    Staged {
+        version: String,
+        /// The release notes the update server gave, as plain text.
+        notes: Option<String>,
+    },
+    /// The check, download, verification or install failed; nothing was changed and this
+    /// version keeps working. `message` says why, for the person at the desk.
+    Failed {
+        /// `update.unreachable`, `update.refused`, `update.endpoint`, `update.install_failed`, …
+        code: String,
+        message: String,
+    },
 }
 
 /// A problem shown on the Today screen: a sentence and whether trying again can help.
@@ -345,11 +373,13 @@ pub fn typescript_bindings() -> String {
     push::<SystemActivityView>(&mut out, &cfg);
     push::<ActivityView>(&mut out, &cfg);
     push::<ChangesView>(&mut out, &cfg);
+    push::<UpdateStatus>(&mut out, &cfg);
     out.push_str(&format!(
-        "\n/** The events the shell emits (src-tauri/src/ipc.rs `events`). */\nexport const EVENTS = {{ deskChanged: \"{}\", deskActivity: \"{}\", appStatus: \"{}\" }} as const;\n",
+        "\n/** The events the shell emits (src-tauri/src/ipc.rs `events`). */\nexport const EVENTS = {{ deskChanged: \"{}\", deskActivity: \"{}\", appStatus: \"{}\", updateStatus: \"{}\" }} as const;\n",
         events::DESK_CHANGED,
         events::DESK_ACTIVITY,
-        events::APP_STATUS
+        events::APP_STATUS,
+        events::UPDATE_STATUS
     ));
     out
 }

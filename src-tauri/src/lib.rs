@@ -5,12 +5,14 @@
 pub mod commands;
 pub mod error;
 pub mod ipc;
+pub mod update;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tauri::{Emitter, Manager, Runtime};
 
+#[cfg(feature = "demo")]
 use schooldesk_sync::demo::{self, Demo, DemoOptions};
 use schooldesk_sync::{Desk, DeskError, DeskEvent, Engine, Schedule};
 
@@ -46,6 +48,7 @@ pub struct Shell {
     demo: bool,
     phase: Arc<Mutex<SyncPhase>>,
     /// Keeps the demo simulators alive for as long as the app runs.
+    #[cfg(feature = "demo")]
     demo_district: Mutex<Option<Demo>>,
     /// The live desk: syncs, replay, reconnects, change events. Set once the cache is open
     /// (and, in demo mode, once the demo district is up).
@@ -59,14 +62,27 @@ impl Shell {
         // its own profile (own cache file and key), so a new install has a working desk and
         // demo data never mixes with a school's.
         let wants_demo = match &real {
-            Ok(desk) => demo::wants_demo(desk).map_err(|e| AppError::from(e).payload()),
+            Ok(desk) => desk
+                .connections()
+                .map(|c| c.is_empty())
+                .map_err(|e| AppError::from(e).payload()),
             Err(error) => Err(error.clone()),
         };
         let (desk, demo, phase) = match wants_demo {
+            #[cfg(feature = "demo")]
             Ok(true) => (
                 Desk::open_demo(&config.data_dir).map_err(|e| AppError::from(e).payload()),
                 true,
                 SyncPhase::Starting { detail: None },
+            ),
+            // A lean build has no demo district to fall back on: say so, and how to connect.
+            #[cfg(not(feature = "demo"))]
+            Ok(true) => (
+                real,
+                false,
+                SyncPhase::Failed {
+                    error: no_system_connected(),
+                },
             ),
             Ok(false) => (real, false, SyncPhase::Ready),
             Err(error) => (real, false, SyncPhase::Failed { error }),
@@ -83,6 +99,7 @@ impl Shell {
             desk,
             demo,
             phase: Arc::new(Mutex::new(phase)),
+            #[cfg(feature = "demo")]
             demo_district: Mutex::new(None),
             engine: Mutex::new(None),
         }
@@ -133,6 +150,8 @@ impl Shell {
     }
 }
 
+// Only the demo district reports progress this way so far; a lean build has no caller.
+#[cfg_attr(not(feature = "demo"), allow(dead_code))]
 fn set_phase<R: Runtime>(app: &tauri::AppHandle<R>, phase: SyncPhase) {
     let shell = app.state::<Shell>();
     *shell.phase.lock().expect("phase lock poisoned") = phase;
@@ -177,8 +196,23 @@ async fn start_engine<R: Runtime>(app: &tauri::AppHandle<R>, desk: Desk, sync_at
     });
 }
 
+/// What a lean build (no `demo` feature) shows when nothing is connected yet.
+#[cfg(not(feature = "demo"))]
+fn no_system_connected() -> ErrorPayload {
+    ErrorPayload {
+        code: "shell.no_system".into(),
+        message: "No school system is connected yet, so there is nothing to show. Connect one \
+                  with the schooldesk command line (for example `schooldesk connect omniforge \
+                  --base-url https://YOUR-DISTRICT.omniforgesis.click`; see \"Connecting each \
+                  system\" in the README), then restart Schooldesk."
+            .into(),
+        retryable: false,
+    }
+}
+
 /// Starts the demo district in the background, then the engine on it; the UI sees
 /// `starting` (with what is being synced) until its first sync has finished.
+#[cfg(feature = "demo")]
 fn start_demo<R: Runtime>(app: &tauri::AppHandle<R>, desk: Desk) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -220,6 +254,8 @@ fn start_demo<R: Runtime>(app: &tauri::AppHandle<R>, desk: Desk) {
 /// app, `tauri::test::mock_builder()` in tests, which then need no window system.
 pub fn shell<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tauri::Builder<R> {
     builder
+        // Here rather than in `run()` so the mock-runtime tests check updates the same way.
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .invoke_handler(tauri::generate_handler![
             commands::list_students,
             commands::list_outbox,
@@ -227,6 +263,9 @@ pub fn shell<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tau
             commands::desk_activity,
             commands::sync_now,
             commands::send_now,
+            commands::update_status,
+            commands::restart_to_update,
+            commands::set_update_endpoint,
         ])
         .setup(move |app| {
             let shell = Shell::open(&config, app.package_info().version.to_string());
@@ -235,9 +274,13 @@ pub fn shell<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tau
                 Err(e) => tracing::error!(data_dir = %config.data_dir.display(), error = %e.message, "the desk could not be opened"),
             }
             let desk = shell.desk.as_ref().ok().cloned();
+            #[cfg(feature = "demo")]
             let demo = shell.demo;
+            app.manage(update::Updates::new(&config.data_dir));
             app.manage(shell);
+            update::start(app.handle());
             match desk {
+                #[cfg(feature = "demo")]
                 Some(desk) if demo => start_demo(app.handle(), desk),
                 Some(desk) => {
                     let handle = app.handle().clone();
@@ -259,7 +302,6 @@ pub fn run() {
         )
         .init();
     shell(tauri::Builder::default(), ShellConfig::from_env())
-        .plugin(tauri_plugin_updater::Builder::new().build())
         .run(tauri::generate_context!())
         .expect("Schooldesk could not start its window; see the log above for the reason");
 }

@@ -3,6 +3,9 @@
 //! the real core: an encrypted cache in a temp folder, its key in the keychain (run under
 //! `scripts/with-keyring.sh` on Linux), and the demo district's simulators on loopback.
 
+// The demo tests are left out of a lean build (`--no-default-features`), and their imports idle.
+#![cfg_attr(not(feature = "demo"), allow(unused_imports))]
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -65,6 +68,8 @@ fn settled_status(window: &WebviewWindow<MockRuntime>) -> Value {
     }
 }
 
+// Needs the demo district (the `demo` feature, on by default).
+#[cfg(feature = "demo")]
 #[test]
 fn with_no_system_configured_the_app_runs_the_demo_and_lists_its_students() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -117,6 +122,8 @@ fn with_no_system_configured_the_app_runs_the_demo_and_lists_its_students() {
     assert_eq!(all["students"].as_array().unwrap().len(), students.len());
 }
 
+// Needs the demo district (the `demo` feature, on by default).
+#[cfg(feature = "demo")]
 #[test]
 fn a_mark_taken_at_the_desk_is_queued_then_sent_by_the_apps_engine() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -186,6 +193,8 @@ fn a_mark_taken_at_the_desk_is_queued_then_sent_by_the_apps_engine() {
     }
 }
 
+// Needs the demo district (the `demo` feature, on by default).
+#[cfg(feature = "demo")]
 #[test]
 fn the_app_reports_each_systems_activity_and_takes_sync_now_and_send_now() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -209,6 +218,31 @@ fn the_app_reports_each_systems_activity_and_takes_sync_now_and_send_now() {
     }
     assert_eq!(invoke(&window, "sync_now", json!({})), Ok(Value::Null));
     assert_eq!(invoke(&window, "send_now", json!({})), Ok(Value::Null));
+}
+
+/// A lean build (`--no-default-features`) has no demo district: with nothing connected it
+/// must say so and how to connect a system, not start the simulators or show an empty desk.
+#[cfg(not(feature = "demo"))]
+#[test]
+fn a_lean_build_with_no_system_connected_says_how_to_connect_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_app, window) = start(dir.path());
+
+    let status = settled_status(&window);
+    assert_eq!(status["demo"], false, "{status}");
+    assert_eq!(status["sync"]["state"], "failed", "{status}");
+    assert_eq!(
+        status["sync"]["error"]["code"], "shell.no_system",
+        "{status}"
+    );
+    let message = status["sync"]["error"]["message"]
+        .as_str()
+        .expect("a message");
+    assert!(message.contains("schooldesk connect"), "{message}");
+    assert!(
+        !dir.path().join("demo").exists(),
+        "a lean build must not create the demo profile"
+    );
 }
 
 #[test]

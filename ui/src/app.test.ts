@@ -1,6 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ActivityView, AppStatus } from "./bindings/ipc";
-import { DeskPage, OFFLINE_TEXT, clockTime, describeSystem, operationLabel, summarize } from "./app";
+import {
+  DeskPage,
+  OFFLINE_TEXT,
+  clockTime,
+  describeSystem,
+  describeUpdate,
+  operationLabel,
+  summarize,
+} from "./app";
 import { MockBackend, demoActivity, demoOutbox, student, systemActivity } from "./backend/mock";
 
 let root: HTMLElement;
@@ -390,6 +398,93 @@ describe("the desk page", () => {
     expect(qa("student-row")).toHaveLength(1000);
     expect(q("student-count").textContent).toBe("first 1000");
     expect(q("note-more").textContent).toContain("Showing the first 1000 students");
+  });
+});
+
+describe("the app's own update", () => {
+  const refused = {
+    state: "failed" as const,
+    code: "update.refused",
+    message:
+      "Schooldesk 0.1.1 was refused: the downloaded file does not match its signature, so it was damaged or altered on the way. Nothing was installed; this version keeps working.",
+  };
+
+  it("offers Restart to update only once an update is staged, and calls the shell", async () => {
+    const backend = new MockBackend();
+    page = new DeskPage(root, backend, { reloadDelayMs: 0 });
+    await page.start();
+    const button = q("restart-to-update") as HTMLButtonElement;
+    expect(count(backend, "update_status")).toBe(1);
+    expect(button.hidden).toBe(true);
+    expect(q("update-message").hidden).toBe(true);
+
+    backend.emitUpdate({ state: "available", version: "0.1.1" });
+    expect(button.hidden).toBe(true);
+    expect(q("update-message").textContent).toContain("checking its signature");
+
+    backend.emitUpdate({ state: "staged", version: "0.1.1", notes: "Faster registers." });
+    expect(button.hidden).toBe(false);
+    expect(button.textContent).toBe("Restart to update");
+    expect(q("update-message").textContent).toContain("Schooldesk 0.1.1 is ready");
+    expect(q("update-message").textContent).toContain("Faster registers.");
+
+    button.click();
+    await until(() => count(backend, "restart_to_update") === 1, "restart_to_update");
+  });
+
+  it("reads a staged update at start, without waiting for an event", async () => {
+    const backend = new MockBackend({ update: { state: "staged", version: "2.0.0", notes: null } });
+    page = new DeskPage(root, backend, { reloadDelayMs: 0 });
+    await page.start();
+    expect(q("restart-to-update").hidden).toBe(false);
+    expect(q("restart-to-update").title).toContain("2.0.0");
+  });
+
+  it("says in plain words why an update was refused, and offers no restart", async () => {
+    const backend = new MockBackend({ update: { state: "staged", version: "0.1.1", notes: null } });
+    page = new DeskPage(root, backend, { reloadDelayMs: 0 });
+    await page.start();
+    backend.emitUpdate(refused);
+    expect(q("restart-to-update").hidden).toBe(true);
+    const note = q("update-message");
+    expect(note.hidden).toBe(false);
+    expect(note.textContent).toBe(refused.message);
+    expect(note.textContent).not.toContain("update.refused");
+    expect(note.dataset.code).toBe("update.refused");
+    expect(note.className).toContain("bad");
+  });
+
+  it("says once, on the update line, why the install failed", async () => {
+    const backend = new MockBackend({ update: { state: "staged", version: "0.1.1", notes: null } });
+    page = new DeskPage(root, backend, { reloadDelayMs: 0 });
+    await page.start();
+    backend.setFailure("restart_to_update", {
+      code: "update.install_failed",
+      message: "Schooldesk 0.1.1 could not be installed: the package manager refused it.",
+      retryable: true,
+    });
+    q("restart-to-update").click();
+    const note = q("update-message");
+    await until(() => note.dataset.code === "update.install_failed", "the update line");
+    expect(note.textContent).toBe("Schooldesk 0.1.1 could not be installed: the package manager refused it.");
+    expect(q("restart-to-update").hidden).toBe(true);
+    expect((root.querySelector(".banner") as HTMLElement).hidden).toBe(true);
+  });
+
+  it("keeps the desk working when the update status cannot be read", async () => {
+    const backend = new MockBackend();
+    backend.setFailure("update_status", { code: "ui.unexpected", message: "Not allowed.", retryable: false });
+    page = new DeskPage(root, backend, { reloadDelayMs: 0 });
+    await page.start();
+    expect(qa("student-row")).toHaveLength(4);
+    expect((root.querySelector(".banner") as HTMLElement).hidden).toBe(true);
+    expect(q("update-message").textContent).toContain("Could not tell whether an update is waiting");
+  });
+
+  it("says nothing while there is nothing to say", () => {
+    expect(describeUpdate({ state: "none" })).toBeUndefined();
+    expect(describeUpdate({ state: "checking" })).toBeUndefined();
+    expect(describeUpdate(refused)).toEqual({ text: refused.message, kind: "bad" });
   });
 });
 

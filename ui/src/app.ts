@@ -1,4 +1,5 @@
-// The desk page: header with demo badge, sync status and the Sync now / Send now buttons,
+// The desk page: header with demo badge, sync status, the Sync now / Send now buttons and
+// "Restart to update" once a verified update is staged (with a line saying why one failed),
 // a strip saying what each connected system is doing, the student list with its search box,
 // and the outbox. It follows the shell's events instead of polling. Plain DOM; every value
 // from the backend goes in as text, never HTML.
@@ -9,6 +10,7 @@ import type {
   OutboxRow,
   StudentList,
   SystemActivityView,
+  UpdateStatus,
 } from "./bindings/ipc";
 import { BackendError, type Backend } from "./backend";
 
@@ -150,6 +152,28 @@ export function summarize(
 
 type BannerSource = "start" | "status" | "action";
 
+/** The update line under the top bar: what to say about the app's own update, if anything. */
+export function describeUpdate(
+  status: UpdateStatus,
+): { text: string; kind: "busy" | "ok" | "bad" } | undefined {
+  switch (status.state) {
+    case "none":
+    case "checking":
+      return undefined;
+    case "available":
+      return { text: `Downloading Schooldesk ${status.version} and checking its signature…`, kind: "busy" };
+    case "staged":
+      return {
+        text: `Schooldesk ${status.version} is ready. Restart to update when it suits you; waiting changes are sent first.${
+          status.notes ? ` What's new: ${status.notes}` : ""
+        }`,
+        kind: "ok",
+      };
+    case "failed":
+      return { text: status.message, kind: "bad" };
+  }
+}
+
 export class DeskPage {
   private readonly backend: Backend;
   private readonly searchDelayMs: number;
@@ -160,6 +184,8 @@ export class DeskPage {
   private readonly syncLine: HTMLElement;
   private readonly syncButton: HTMLButtonElement;
   private readonly sendButton: HTMLButtonElement;
+  private readonly updateButton: HTMLButtonElement;
+  private readonly updateNote: HTMLElement;
   private readonly offline: HTMLElement;
   private readonly banner: HTMLElement;
   private readonly chips: HTMLElement;
@@ -182,6 +208,7 @@ export class DeskPage {
   private outboxRequest = 0;
   private statusSeq = 0;
   private activitySeq = 0;
+  private updateSeq = 0;
 
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
@@ -229,6 +256,18 @@ export class DeskPage {
       },
       "Send now",
     );
+    this.updateButton = h(
+      "button",
+      {
+        type: "button",
+        class: "action primary",
+        "data-testid": "restart-to-update",
+        title: "Install the downloaded update and restart Schooldesk. Changes being sent finish first.",
+        hidden: true,
+      },
+      "Restart to update",
+    );
+    this.updateNote = h("div", { class: "update-note", "data-testid": "update-message", role: "status", hidden: true });
     this.offline = h(
       "div",
       { class: "offline", "data-testid": "offline-indicator", role: "status", hidden: true },
@@ -263,7 +302,9 @@ export class DeskPage {
         this.syncLine,
         this.syncButton,
         this.sendButton,
+        this.updateButton,
       ),
+      this.updateNote,
       this.offline,
       this.banner,
       h("div", { class: "strip" }, this.chips, this.stripNote),
@@ -305,6 +346,10 @@ export class DeskPage {
     });
     this.syncButton.addEventListener("click", () => void this.act(this.syncButton, () => this.backend.syncNow()));
     this.sendButton.addEventListener("click", () => void this.act(this.sendButton, () => this.backend.sendNow()));
+    this.updateButton.addEventListener(
+      "click",
+      () => void this.act(this.updateButton, () => this.restartToUpdate()),
+    );
   }
 
   /**
@@ -317,7 +362,13 @@ export class DeskPage {
     this.outboxBody.replaceChildren(this.note("Loading the outbox…"));
     await this.follow();
     if (this.disposed) return;
-    await Promise.all([this.loadStatus(), this.loadActivity(), this.loadStudents(), this.loadOutbox()]);
+    await Promise.all([
+      this.loadStatus(),
+      this.loadActivity(),
+      this.loadStudents(),
+      this.loadOutbox(),
+      this.loadUpdate(),
+    ]);
   }
 
   dispose(): void {
@@ -336,6 +387,7 @@ export class DeskPage {
         onChanged: (changes) => this.onChanged(changes),
         onActivity: (activity) => this.onActivity(activity),
         onStatus: (status) => this.onStatus(status),
+        onUpdate: (status) => this.onUpdate(status),
       })
       .then(
         (stop) => {
@@ -359,6 +411,54 @@ export class DeskPage {
     if (!wasReady && status.sync.state === "ready") {
       this.requestReload({ students: true, outbox: true, activity: true });
     }
+  }
+
+  private onUpdate(status: UpdateStatus): void {
+    if (this.disposed) return;
+    this.updateSeq++;
+    this.showUpdate(status);
+  }
+
+  /** A refused install is said once, on the update line (the shell's event says the same). */
+  private async restartToUpdate(): Promise<void> {
+    try {
+      await this.backend.restartToUpdate();
+    } catch (reason) {
+      const error = BackendError.from(reason);
+      this.updateSeq++;
+      this.showUpdate({ state: "failed", code: error.code, message: error.message });
+    }
+  }
+
+  /** The update is not the desk: a failed read of it is not worth a banner, only a line. */
+  private async loadUpdate(): Promise<void> {
+    const seq = this.updateSeq;
+    try {
+      const status = await this.backend.updateStatus();
+      if (seq !== this.updateSeq || this.disposed) return;
+      this.showUpdate(status);
+    } catch (reason) {
+      if (seq !== this.updateSeq || this.disposed) return;
+      this.showUpdate({
+        state: "failed",
+        code: BackendError.from(reason).code,
+        message: `Could not tell whether an update is waiting. ${BackendError.from(reason).message}`,
+      });
+    }
+  }
+
+  private showUpdate(status: UpdateStatus): void {
+    this.updateButton.hidden = status.state !== "staged";
+    if (status.state === "staged") {
+      this.updateButton.title = `Install Schooldesk ${status.version} and restart. Changes being sent finish first.`;
+    }
+    const said = describeUpdate(status);
+    this.updateNote.hidden = !said;
+    this.updateNote.textContent = said?.text ?? "";
+    this.updateNote.className = `update-note ${said?.kind ?? ""}`.trim();
+    this.updateNote.dataset.state = status.state;
+    if (status.state === "failed") this.updateNote.dataset.code = status.code;
+    else delete this.updateNote.dataset.code;
   }
 
   private onActivity(activity: ActivityView): void {

@@ -5,6 +5,7 @@ import type {
   ErrorPayload,
   OutboxRow,
   StudentList,
+  UpdateStatus,
 } from "../bindings/ipc";
 
 /** What the page does when the shell says something moved (`EVENTS` in bindings/ipc.ts). */
@@ -15,6 +16,8 @@ export interface DeskHandlers {
   onActivity?: (activity: ActivityView) => void;
   /** `app-status`: the first sync moved on (starting → ready or failed). */
   onStatus?: (status: AppStatus) => void;
+  /** `update-status`: an update check found, staged or refused something. */
+  onUpdate?: (status: UpdateStatus) => void;
 }
 
 /** What the page needs from the desk. */
@@ -27,6 +30,10 @@ export interface Backend {
   syncNow(): Promise<void>;
   /** Asks for the outbox to be sent now, including writes held while a system was down. */
   sendNow(): Promise<void>;
+  /** Where Schooldesk's own update stands. */
+  updateStatus(): Promise<UpdateStatus>;
+  /** Installs the staged update once sending has stopped, then restarts the app. */
+  restartToUpdate(): Promise<void>;
   /** Follows the shell's events until the returned function is called. */
   subscribe(handlers: DeskHandlers): Promise<() => void>;
 }

@@ -9,6 +9,7 @@ import type {
   StudentList,
   StudentRow,
   SystemActivityView,
+  UpdateStatus,
 } from "../bindings/ipc";
 import { BackendError, type Backend, type DeskHandlers } from "./backend";
 
@@ -17,6 +18,7 @@ export interface MockData {
   outbox?: OutboxRow[];
   status?: AppStatus;
   activity?: ActivityView;
+  update?: UpdateStatus;
   /** When set, every command rejects with this payload (following events still works). */
   failWith?: ErrorPayload;
 }
@@ -58,6 +60,7 @@ export class MockBackend implements Backend {
         sync: { state: "ready" },
       },
       activity: data.activity ?? demoActivity(),
+      update: data.update ?? { state: "none" },
       failWith: data.failWith,
     };
   }
@@ -105,6 +108,18 @@ export class MockBackend implements Backend {
     this.emitChanged({ origins: ["replay"], tables: ["outbox"] });
   }
 
+  async updateStatus(): Promise<UpdateStatus> {
+    this.calls.push({ cmd: "update_status" });
+    this.fail("update_status");
+    return this.data.update;
+  }
+
+  /** The mock cannot restart: it only records the call (or rejects, see `setFailure`). */
+  async restartToUpdate(): Promise<void> {
+    this.calls.push({ cmd: "restart_to_update" });
+    this.fail("restart_to_update");
+  }
+
   async subscribe(handlers: DeskHandlers): Promise<() => void> {
     this.calls.push({ cmd: "subscribe" });
     const mine = { ...handlers };
@@ -147,6 +162,12 @@ export class MockBackend implements Backend {
   emitActivity(activity: ActivityView): void {
     this.data.activity = activity;
     for (const s of [...this.subscribers]) s.onActivity?.(activity);
+  }
+
+  /** The shell's `update-status`; `update_status` answers with it from now on. */
+  emitUpdate(status: UpdateStatus): void {
+    this.data.update = status;
+    for (const s of [...this.subscribers]) s.onUpdate?.(status);
   }
 
   /** The shell's `app-status`; `app_status` answers with it from now on. */

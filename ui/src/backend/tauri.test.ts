@@ -3,7 +3,7 @@
 import { emit } from "@tauri-apps/api/event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it } from "vitest";
-import { EVENTS, type ActivityView, type AppStatus, type ChangesView } from "../bindings/ipc";
+import { EVENTS, type ActivityView, type AppStatus, type ChangesView, type UpdateStatus } from "../bindings/ipc";
 import { BackendError, TauriBackend, pickBackend, MockBackend } from "./index";
 
 afterEach(() => clearMocks());
@@ -59,6 +59,27 @@ describe("TauriBackend", () => {
     await new Promise((r) => setTimeout(r, 0));
     await emit(EVENTS.deskChanged, changes);
     expect(changed).toHaveLength(1);
+  });
+
+  it("asks for the update's status, restarts to update, and follows update-status", async () => {
+    const seen: string[] = [];
+    const staged: UpdateStatus = { state: "staged", version: "0.1.1", notes: null };
+    mockIPC(
+      (cmd) => {
+        seen.push(cmd);
+        return cmd === "update_status" ? staged : null;
+      },
+      { shouldMockEvents: true },
+    );
+    const backend = new TauriBackend();
+    const heard: UpdateStatus[] = [];
+    await backend.subscribe({ onUpdate: (u) => heard.push(u) });
+    await expect(backend.updateStatus()).resolves.toEqual(staged);
+    await expect(backend.restartToUpdate()).resolves.toBeUndefined();
+    expect(seen.filter((c) => !c.startsWith("plugin:"))).toEqual(["update_status", "restart_to_update"]);
+    const refused: UpdateStatus = { state: "failed", code: "update.refused", message: "Refused." };
+    await emit(EVENTS.updateStatus, refused);
+    expect(heard).toEqual([refused]);
   });
 
   it("listens only to the events it has handlers for", async () => {

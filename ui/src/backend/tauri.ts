@@ -9,6 +9,7 @@ import {
   type ChangesView,
   type OutboxRow,
   type StudentList,
+  type UpdateStatus,
 } from "../bindings/ipc";
 import { BackendError, type Backend, type DeskHandlers } from "./backend";
 
@@ -46,6 +47,14 @@ export class TauriBackend implements Backend {
     await call<null>("send_now");
   }
 
+  updateStatus(): Promise<UpdateStatus> {
+    return call("update_status");
+  }
+
+  async restartToUpdate(): Promise<void> {
+    await call<null>("restart_to_update");
+  }
+
   async subscribe(handlers: DeskHandlers): Promise<() => void> {
     const stops: UnlistenFn[] = [];
     const stopAll = () => {
@@ -63,6 +72,7 @@ export class TauriBackend implements Backend {
       await follow<ChangesView>(EVENTS.deskChanged, handlers.onChanged);
       await follow<ActivityView>(EVENTS.deskActivity, handlers.onActivity);
       await follow<AppStatus>(EVENTS.appStatus, handlers.onStatus);
+      await follow<UpdateStatus>(EVENTS.updateStatus, handlers.onUpdate);
     } catch (reason) {
       // Half a subscription would leave the page believing it follows what it does not.
       stopAll();

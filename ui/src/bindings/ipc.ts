@@ -168,5 +168,18 @@ origins: Array<string>,
  */
 tables: Array<string>, };
 
+/**
+ * Where Schooldesk's own update stands (`update_status`, then `update-status` events).
+ */
+export type UpdateStatus = { "state": "none" } | { "state": "checking" } | { "state": "available", version: string, } | { "state": "staged", version: string, 
+/**
+ * The release notes the update server gave, as plain text.
+ */
+notes: string | null, } | { "state": "failed", 
+/**
+ * `update.unreachable`, `update.refused`, `update.endpoint`, `update.install_failed`, …
+ */
+code: string, message: string, };
+
 /** The events the shell emits (src-tauri/src/ipc.rs `events`). */
-export const EVENTS = { deskChanged: "desk-changed", deskActivity: "desk-activity", appStatus: "app-status" } as const;
+export const EVENTS = { deskChanged: "desk-changed", deskActivity: "desk-activity", appStatus: "app-status", updateStatus: "update-status" } as const;

@@ -105,6 +105,7 @@ pub enum Command {
     #[command(subcommand)]
     Export(ExportCommand),
     /// Start the built-in simulators of the four systems, connect to them and sync.
+    #[cfg(feature = "demo")]
     Demo(DemoArgs),
     /// Where the data lives, the connections, and how much is cached and queued.
     Status,
@@ -226,6 +227,7 @@ pub enum ExportCommand {
     },
 }
 
+#[cfg(feature = "demo")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Size of the demo district (50 to 50,000 students).

@@ -257,7 +257,11 @@ fn describe_status(status: &DeskStatus) -> String {
         base.schema_version
     );
     if base.connections.is_empty() {
-        text.push_str("Connections: none (try `schooldesk demo`)\n");
+        text.push_str(if cfg!(feature = "demo") {
+            "Connections: none (connect one with `schooldesk connect`, or try `schooldesk demo`)\n"
+        } else {
+            "Connections: none (connect one with `schooldesk connect`)\n"
+        });
     }
     for c in &base.connections {
         text.push_str(&format!(

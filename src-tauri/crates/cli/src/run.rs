@@ -4,9 +4,11 @@ use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 use schooldesk_connectors::{Connection, ConnectionSettings};
 use schooldesk_domain::{AttendanceMark, OutboxEntry, System};
+#[cfg(feature = "demo")]
+use schooldesk_sync::demo;
 use schooldesk_sync::desk::MarkRequest;
 use schooldesk_sync::pull::{Progress, SyncMode, SyncReport};
-use schooldesk_sync::{default_data_dir, demo, Desk, DeskError, PendingWrites};
+use schooldesk_sync::{default_data_dir, Desk, DeskError, PendingWrites};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
@@ -302,6 +304,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 ),
             )
         }
+        #[cfg(feature = "demo")]
         Command::Demo(a) => {
             let desk = Desk::open_demo(&data_dir)?;
             let rt = runtime()?;

@@ -433,11 +433,15 @@ impl Desk {
             }
         }
         if connections.is_empty() {
-            return Err(DeskError::InvalidInput(
-                "No school system is connected yet. Connect one with `schooldesk connect`, \
-                 or try the demo district with `schooldesk demo`."
-                    .into(),
-            ));
+            // A lean build has no demo district to offer.
+            let demo = if cfg!(feature = "demo") {
+                ", or try the demo district with `schooldesk demo`"
+            } else {
+                ""
+            };
+            return Err(DeskError::InvalidInput(format!(
+                "No school system is connected yet. Connect one with `schooldesk connect`{demo}."
+            )));
         }
         connections
             .into_iter()

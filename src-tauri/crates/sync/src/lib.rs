@@ -2,6 +2,8 @@
 //! cache, replaying the outbox exactly once, and the built-in demo district. The CLI and the
 //! desktop shell both stand on [`Desk`].
 
+/// Needs the simulators: only in builds with the `demo` feature (the app's and the CLI's default).
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod desk;
 pub mod documents;

@@ -93,11 +93,7 @@ async fn fake_omniforge(mode: Arc<AtomicU8>) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_page_changes_nothing_and_the_sync_resumes_at_it() {
-    for (broken, kind) in [
-        (MALFORMED, "Malformed"),
-        (TRUNCATED, "Truncated"),
-        (HTML, "WrongContentType"),
-    ] {
+    for (broken, kind) in [(TRUNCATED, "Truncated"), (HTML, "WrongContentType")] {
         let mode = Arc::new(AtomicU8::new(broken));
         let base = fake_omniforge(mode.clone()).await;
         let t = cache();
@@ -148,4 +144,42 @@ async fn an_unreadable_page_changes_nothing_and_the_sync_resumes_at_it() {
         // Resumed at the broken page: one student page asked, not two.
         assert_eq!(s.rows.get("students"), Some(&100));
     }
+}
+
+// REGRESSION: one record a system sent without its id failed the whole page, so every other
+// record of that page (and of the pages after it) never reached the desk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_record_is_reported_and_the_others_still_sync() {
+    let mode = Arc::new(AtomicU8::new(MALFORMED));
+    let base = fake_omniforge(mode.clone()).await;
+    let t = cache();
+    let connection = Connection::new(System::OmniForge, &base);
+    let clock = schooldesk_sim::SimClock::frozen(morning());
+    let connector = Connector::new(
+        &connection,
+        Secret::new("fsis_secret_00ff"),
+        Arc::new(SimPace(clock)),
+    )
+    .unwrap();
+    let s = sync_system(
+        &t.cache,
+        &connector,
+        &connection,
+        SyncMode::Full,
+        &SyncContext::default(),
+    )
+    .await;
+    assert!(s.completed, "{s:?}");
+    assert_eq!(s.malformed.len(), 1, "{s:?}");
+    let m = &s.malformed[0];
+    assert_eq!(m.system, System::OmniForge);
+    assert!(m.field.contains("id") || m.problem.contains("id"), "{m:?}");
+    assert!(
+        s.describe().contains("could not be read"),
+        "the summary says so: {}",
+        s.describe()
+    );
+    // The good page is stored, and nothing is removed on the strength of a list with a hole.
+    assert_eq!(count(&t.cache, "students", System::OmniForge), 200);
+    assert!(s.removed.is_empty() && s.held_removals.is_empty(), "{s:?}");
 }

@@ -1,0 +1,115 @@
+//! The update commands as the UI reaches them, on Tauri's mock runtime with the app's real
+//! config and capabilities (like tests/ipc.rs; run under `scripts/with-keyring.sh`, since
+//! the app opens its cache at start). Signed updates themselves, found, verified and refused
+//! against a local update server, are checked end to end by scripts/update-e2e.sh.
+
+use std::net::TcpListener;
+use std::path::Path;
+
+use schooldesk_app::{shell, ShellConfig};
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{Manager, WebviewWindow};
+
+fn start(data_dir: &Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let config = ShellConfig {
+        data_dir: data_dir.to_path_buf(),
+    };
+    let mut app = shell(mock_builder(), config)
+        .build(tauri::generate_context!())
+        .expect("the app builds on the mock runtime");
+    #[allow(deprecated)]
+    app.run_iteration(|_, _| {});
+    let window = app
+        .get_webview_window("main")
+        .expect("tauri.conf.json declares the main window");
+    (app, window)
+}
+
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().expect("url"),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(window, request).map(|body| body.deserialize().expect("JSON response"))
+}
+
+/// A loopback port nobody listens on (bound, then released).
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+#[test]
+fn with_no_update_server_nothing_is_staged_and_the_setting_is_checked_and_kept() {
+    assert!(
+        std::env::var_os(schooldesk_app::update::ENDPOINT_ENV).is_none(),
+        "unset {} to run this test",
+        schooldesk_app::update::ENDPOINT_ENV
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_app, window) = start(dir.path());
+    let settings = dir.path().join(schooldesk_app::update::SETTINGS_FILE);
+
+    // tauri.conf.json ships the `.invalid` placeholder: no update server, nothing to say.
+    let status = invoke(&window, "update_status", json!({})).expect("update_status");
+    assert_eq!(status, json!({"state": "none"}));
+
+    let refused = invoke(&window, "restart_to_update", json!({})).expect_err("nothing staged");
+    assert_eq!(refused["code"], "update.none_staged", "{refused}");
+    assert!(refused["message"]
+        .as_str()
+        .unwrap()
+        .contains("No update is ready"));
+
+    // Plain http to another computer is refused, and nothing is saved.
+    let refused = invoke(
+        &window,
+        "set_update_endpoint",
+        json!({"endpoint": "http://updates.example.org/latest.json"}),
+    )
+    .expect_err("plain http elsewhere");
+    assert_eq!(refused["code"], "update.endpoint", "{refused}");
+    assert!(!settings.exists(), "a refused endpoint was saved");
+
+    // A server that does not answer: a plain-words failure, and the setting is kept.
+    let endpoint = format!("http://127.0.0.1:{}/latest.json", closed_port());
+    let status = invoke(
+        &window,
+        "set_update_endpoint",
+        json!({"endpoint": endpoint}),
+    )
+    .expect("a loopback endpoint is accepted in a debug build");
+    assert_eq!(status["state"], "failed", "{status}");
+    assert_eq!(status["code"], "update.unreachable", "{status}");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("this version keeps working"),
+        "{status}"
+    );
+    assert_eq!(
+        invoke(&window, "update_status", json!({})).expect("update_status"),
+        status
+    );
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings).expect("settings saved"))
+            .expect("JSON");
+    assert_eq!(saved["update_endpoint"], endpoint.as_str());
+
+    // `off` turns checking off; `null` goes back to the default (here: none).
+    let status = invoke(&window, "set_update_endpoint", json!({"endpoint": "off"})).expect("off");
+    assert_eq!(status, json!({"state": "none"}));
+    let status = invoke(&window, "set_update_endpoint", json!({"endpoint": null})).expect("reset");
+    assert_eq!(status, json!({"state": "none"}));
+    let saved = std::fs::read_to_string(&settings).expect("settings");
+    assert!(!saved.contains("update_endpoint"), "{saved}");
+}
