@@ -96,10 +96,21 @@ fn with_no_update_server_nothing_is_staged_and_the_setting_is_checked_and_kept()
             .contains("this version keeps working"),
         "{status}"
     );
-    assert_eq!(
-        invoke(&window, "update_status", json!({})).expect("update_status"),
-        status
-    );
+    // The check at start runs in the background and may run again with the new endpoint
+    // right now (one check at a time): wait for it to settle, then it says the same.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let settled = loop {
+        let now = invoke(&window, "update_status", json!({})).expect("update_status");
+        if now["state"] != "checking" {
+            break now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still checking: {now}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(settled, status);
     let saved: Value =
         serde_json::from_str(&std::fs::read_to_string(&settings).expect("settings saved"))
             .expect("JSON");
