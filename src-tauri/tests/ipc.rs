@@ -6,50 +6,18 @@
 // The demo tests are left out of a lean build (`--no-default-features`), and their imports idle.
 #![cfg_attr(not(feature = "demo"), allow(unused_imports))]
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use schooldesk_app::{shell, ShellConfig};
+mod common;
+use common::{invoke, start};
 use schooldesk_domain::AttendanceStatus;
 use schooldesk_sync::desk::MarkRequest;
 use schooldesk_sync::Desk;
 use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-use tauri::{Manager, WebviewWindow};
+use tauri::test::MockRuntime;
+use tauri::WebviewWindow;
 use uuid::Uuid;
-
-fn start(data_dir: &Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
-    let config = ShellConfig {
-        data_dir: data_dir.to_path_buf(),
-    };
-    let mut app = shell(mock_builder(), config)
-        .build(tauri::generate_context!())
-        .expect("the app builds on the mock runtime");
-    // Setup (the config's windows, then ours) runs when the event loop first turns; one
-    // turn of the mock runtime's loop does exactly that and returns.
-    #[allow(deprecated)]
-    app.run_iteration(|_, _| {});
-    let window = app
-        .get_webview_window("main")
-        .expect("tauri.conf.json declares the main window");
-    (app, window)
-}
-
-fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
-    let request = InvokeRequest {
-        cmd: cmd.into(),
-        callback: CallbackFn(0),
-        error: CallbackFn(1),
-        url: "tauri://localhost".parse().expect("url"),
-        body: InvokeBody::Json(args),
-        headers: Default::default(),
-        invoke_key: INVOKE_KEY.to_string(),
-    };
-    get_ipc_response(window, request).map(|body| body.deserialize().expect("JSON response"))
-}
 
 /// Polls `app_status` until the first sync has left `starting` (the demo syncs on its own
 /// runtime; generous deadline for a loaded machine).

@@ -4,42 +4,10 @@
 //! against a local update server, are checked end to end by scripts/update-e2e.sh.
 
 use std::net::TcpListener;
-use std::path::Path;
 
-use schooldesk_app::{shell, ShellConfig};
+mod common;
+use common::{invoke, start};
 use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-use tauri::{Manager, WebviewWindow};
-
-fn start(data_dir: &Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
-    let config = ShellConfig {
-        data_dir: data_dir.to_path_buf(),
-    };
-    let mut app = shell(mock_builder(), config)
-        .build(tauri::generate_context!())
-        .expect("the app builds on the mock runtime");
-    #[allow(deprecated)]
-    app.run_iteration(|_, _| {});
-    let window = app
-        .get_webview_window("main")
-        .expect("tauri.conf.json declares the main window");
-    (app, window)
-}
-
-fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
-    let request = InvokeRequest {
-        cmd: cmd.into(),
-        callback: CallbackFn(0),
-        error: CallbackFn(1),
-        url: "tauri://localhost".parse().expect("url"),
-        body: InvokeBody::Json(args),
-        headers: Default::default(),
-        invoke_key: INVOKE_KEY.to_string(),
-    };
-    get_ipc_response(window, request).map(|body| body.deserialize().expect("JSON response"))
-}
 
 /// A loopback port nobody listens on (bound, then released).
 fn closed_port() -> u16 {

@@ -338,6 +338,16 @@ pub fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// Whether `url` points at this computer (`localhost`, 127.0.0.0/8, `::1`).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// Checks a base URL: HTTPS, or plain HTTP only to this computer (loopback).
 pub fn check_base_url(system: System, base_url: &str) -> Result<Url, ConnectorError> {
     let shown = blank_secret_params(base_url);
@@ -345,12 +355,7 @@ pub fn check_base_url(system: System, base_url: &str) -> Result<Url, ConnectorEr
         system,
         detail: format!("'{shown}' is not a web address ({e})"),
     })?;
-    let loopback = match url.host() {
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
+    let loopback = is_loopback(&url);
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}

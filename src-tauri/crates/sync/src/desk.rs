@@ -684,15 +684,7 @@ pub fn demo_dir(data_dir: &Path) -> PathBuf {
 }
 
 fn is_loopback_url(base_url: &str) -> bool {
-    match url::Url::parse(base_url)
-        .ok()
-        .and_then(|u| u.host().map(|h| h.to_owned()))
-    {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+    url::Url::parse(base_url).is_ok_and(|u| schooldesk_connectors::http::is_loopback(&u))
 }
 
 /// What a connection needs before anything is saved.
