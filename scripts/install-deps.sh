@@ -8,6 +8,7 @@ need_apt=(
   libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools binutils
   chromium
+  fonts-dejavu-core poppler-utils
 )
 missing=()
 for p in "${need_apt[@]}"; do

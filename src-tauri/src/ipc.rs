@@ -80,6 +80,8 @@ pub enum OutboxStateId {
     Done,
     Conflict,
     Failed,
+    Held,
+    Discarded,
 }
 
 impl From<OutboxState> for OutboxStateId {
@@ -90,6 +92,8 @@ impl From<OutboxState> for OutboxStateId {
             OutboxState::Done => OutboxStateId::Done,
             OutboxState::Conflict => OutboxStateId::Conflict,
             OutboxState::Failed => OutboxStateId::Failed,
+            OutboxState::Held => OutboxStateId::Held,
+            OutboxState::Discarded => OutboxStateId::Discarded,
         }
     }
 }
@@ -105,6 +109,8 @@ pub struct OutboxRow {
     /// The operation's stable name (`submit_attendance`, `set_grades`, …).
     pub operation: String,
     pub entity_key: String,
+    /// What the write does, in words.
+    pub description: String,
     pub state: OutboxStateId,
     pub attempts: u32,
     /// RFC 3339, UTC.
@@ -124,6 +130,7 @@ impl From<OutboxEntry> for OutboxRow {
             system_name: e.system.display_name().to_string(),
             operation: e.operation.as_str().to_string(),
             entity_key: e.entity_key,
+            description: e.write.describe(),
             state: e.state.into(),
             attempts: e.attempts,
             next_attempt_at: e.next_attempt_at.to_rfc3339(),

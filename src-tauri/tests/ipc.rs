@@ -119,6 +119,8 @@ fn a_mark_taken_at_the_desk_is_queued_then_sent_by_the_apps_engine() {
         section: None,
         period: None,
         note: None,
+        code: None,
+        minutes_late: None,
     };
     let now = Utc.with_ymd_and_hms(2025, 9, 1, 8, 30, 0).unwrap();
     desk.mark_attendance(&request, now, Uuid::from_u128(7))

@@ -72,6 +72,8 @@ async fn demo_mode_connects_syncs_and_serves_the_desk() {
         section: None,
         period: None,
         note: Some("dentist".into()),
+        code: None,
+        minutes_late: None,
     };
     let (mark, entry) = desk
         .mark_attendance(&req, Utc::now(), Uuid::new_v4())
@@ -222,6 +224,8 @@ async fn demo_with_a_mark(
         section: None,
         period: None,
         note: None,
+        code: None,
+        minutes_late: None,
     };
     desk.mark_attendance(&req, Utc::now(), Uuid::new_v4())
         .expect("mark");

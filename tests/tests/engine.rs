@@ -87,6 +87,8 @@ fn mark(student: &Student, status: AttendanceStatus) -> MarkRequest {
         section: None,
         period: None,
         note: None,
+        code: None,
+        minutes_late: None,
     }
 }
 

@@ -39,7 +39,7 @@ more: boolean, };
 /**
  * The life of a queued write (see `schooldesk_domain::OutboxState`).
  */
-export type OutboxStateId = "pending" | "sending" | "done" | "conflict" | "failed";
+export type OutboxStateId = "pending" | "sending" | "done" | "conflict" | "failed" | "held" | "discarded";
 
 /**
  * One queued write as the outbox shows it. The payload stays in the cache: the screen
@@ -49,7 +49,11 @@ export type OutboxRow = { id: number, system: SystemId, system_name: string,
 /**
  * The operation's stable name (`submit_attendance`, `set_grades`, …).
  */
-operation: string, entity_key: string, state: OutboxStateId, attempts: number, 
+operation: string, entity_key: string, 
+/**
+ * What the write does, in words.
+ */
+description: string, state: OutboxStateId, attempts: number, 
 /**
  * RFC 3339, UTC.
  */

@@ -4,10 +4,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::{ToSqlOutput, Value as SqlValue};
 use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
 use schooldesk_domain::{
-    AttendanceCode, AttendanceMark, AttendanceStatus, MarkState, Operation, OutboxEntry, Source,
-    System,
+    mark_entity_key, AttendanceCode, AttendanceMark, AttendanceStatus, MarkState, MarkWrite,
+    Operation, OutboxEntry, Source, System, Write,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::codec::{
@@ -59,20 +59,8 @@ pub struct NewAttendance {
     /// The school's own code, when it uses one ("/", "L", …).
     pub code: Option<String>,
     pub note: Option<String>,
-}
-
-/// The outbox entity key of one mark: writes to the same mark are sent in order.
-pub fn attendance_entity_key(
-    student_source_id: &str,
-    section_source_id: Option<&str>,
-    period: Option<&str>,
-    date: NaiveDate,
-) -> String {
-    format!(
-        "attendance:{student_source_id}:{}:{}:{date}",
-        section_source_id.unwrap_or(""),
-        period.unwrap_or("")
-    )
+    /// Minutes late (or early, for a UK session), kept with the mark.
+    pub minutes_late: Option<u32>,
 }
 
 /// The operation that sends a mark to `system`, if its API takes attendance at all.
@@ -92,28 +80,15 @@ pub(crate) struct MarkKey {
 }
 
 impl MarkKey {
-    /// The mark an OmniForge `POST /attendance` body is about.
-    pub(crate) fn from_payload(system: System, payload: &Value) -> Result<MarkKey> {
-        let field = |name: &str| {
-            payload
-                .get(name)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
-        let date = NaiveDate::parse_from_str(&field("date"), "%Y-%m-%d")
-            .map_err(|_| CacheError::corrupt("an attendance write without a valid date"))?;
-        let student = field("studentId");
-        if student.is_empty() {
-            return Err(CacheError::corrupt("an attendance write without a student"));
-        }
-        Ok(MarkKey {
+    /// The mark a queued mark write is about.
+    pub(crate) fn from_write(system: System, m: &MarkWrite) -> MarkKey {
+        MarkKey {
             system,
-            student,
-            section: field("sectionId"),
-            period: field("period"),
-            date,
-        })
+            student: m.student_id.clone(),
+            section: m.section_id.clone().unwrap_or_default(),
+            period: m.period.clone().unwrap_or_default(),
+            date: m.date,
+        }
     }
 
     const WHERE: &'static str =
@@ -235,6 +210,58 @@ pub(crate) fn confirm_mark(
     Ok(())
 }
 
+/// The local mark shows the values of a write about to be sent (a corrected retry).
+pub(crate) fn show_mark_write(conn: &Connection, key: &MarkKey, m: &MarkWrite) -> Result<()> {
+    let mut params = key.params();
+    params.extend([
+        SqlValue::Text(m.status.as_str().into()),
+        m.code.clone().map_or(SqlValue::Null, SqlValue::Text),
+        m.note.clone().map_or(SqlValue::Null, SqlValue::Text),
+        m.minutes_late
+            .map_or(SqlValue::Null, |n| SqlValue::Integer(i64::from(n))),
+    ]);
+    conn.execute(
+        &format!(
+            "UPDATE attendance_marks SET status = ?6, code = ?7, note = ?8, minutes = ?9 \
+             WHERE {}",
+            MarkKey::WHERE
+        ),
+        params_from_iter(params),
+    )?;
+    Ok(())
+}
+
+/// A person took the system's value of a mark (resolving a conflict): the local mark becomes
+/// the system's record, Synced.
+pub(crate) fn take_server_mark(
+    conn: &Connection,
+    key: &MarkKey,
+    server: &Value,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let text = |name: &str| server.get(name).and_then(Value::as_str).map(str::to_string);
+    let Some(status) = text("status") else {
+        // The system's record is unknown: the desk's mark stays, marked as not on the system.
+        set_mark_state(conn, key, MarkState::LocalOnly)?;
+        return Ok(());
+    };
+    let mut params = key.params();
+    params.extend([
+        SqlValue::Text(status),
+        text("code").map_or(SqlValue::Null, SqlValue::Text),
+        text("note").map_or(SqlValue::Null, SqlValue::Text),
+    ]);
+    conn.execute(
+        &format!(
+            "UPDATE attendance_marks SET status = ?6, code = ?7, note = ?8, minutes = NULL \
+             WHERE {}",
+            MarkKey::WHERE
+        ),
+        params_from_iter(params),
+    )?;
+    confirm_mark(conn, key, server, false, now)
+}
+
 fn trimmed(value: &Option<String>) -> Option<String> {
     value
         .as_deref()
@@ -343,14 +370,11 @@ impl CacheTx<'_> {
             period: period.clone().unwrap_or_default(),
             date: new.date,
         };
-        let entity_key =
-            attendance_entity_key(student, section.as_deref(), period.as_deref(), new.date);
+        let entity_key = mark_entity_key(student, section.as_deref(), period.as_deref(), new.date);
 
         // The same request again (a double click, a retried IPC call) changes nothing.
         if let Some(existing) = outbox::entry_by_key(self.conn, idempotency_key)? {
-            if existing.operation != Operation::SubmitAttendance
-                || existing.entity_key != entity_key
-            {
+            if !matches!(existing.write, Write::Mark(_)) || existing.entity_key != entity_key {
                 return Err(CacheError::IdempotencyKeyReused {
                     key: idempotency_key,
                 });
@@ -386,28 +410,19 @@ impl CacheTx<'_> {
         let previous = mark(self.conn, &key)?;
         let base_version = previous.as_ref().and_then(|m| m.version);
 
-        // The OmniForge POST /attendance body (CONTRACT.md), also kept as the local mark's
-        // source until the system confirms it.
-        let mut body = Map::new();
-        body.insert("studentId".into(), student.into());
-        if let Some(s) = &section {
-            body.insert("sectionId".into(), s.as_str().into());
-        }
-        if let Some(p) = &period {
-            body.insert("period".into(), p.as_str().into());
-        }
-        body.insert("date".into(), crate::codec::date(new.date).into());
-        body.insert("status".into(), new.status.as_str().into());
-        if let Some(c) = &code {
-            body.insert("code".into(), c.as_str().into());
-        }
-        if let Some(n) = &note {
-            body.insert("note".into(), n.as_str().into());
-        }
-        if let Some(v) = base_version {
-            body.insert("baseVersion".into(), v.into());
-        }
-        let payload = Value::Object(body);
+        // The typed write, also kept as the local mark's source until the system confirms it.
+        let write = MarkWrite {
+            student_id: student.to_string(),
+            section_id: section.clone(),
+            period: period.clone(),
+            date: new.date,
+            status: new.status,
+            code: code.clone(),
+            note: note.clone(),
+            minutes_late: new.minutes_late,
+            base_version,
+        };
+        let payload = serde_json::to_value(&write)?;
         let state = if operation.is_some() {
             MarkState::Pending
         } else {
@@ -424,22 +439,22 @@ impl CacheTx<'_> {
             code.clone().map_or(SqlValue::Null, SqlValue::Text),
             note.clone().map_or(SqlValue::Null, SqlValue::Text),
             SqlValue::Text(state.as_str().into()),
+            new.minutes_late
+                .map_or(SqlValue::Null, |m| SqlValue::Integer(i64::from(m))),
         ]);
         self.conn.execute(
             "INSERT INTO attendance_marks (system, student_source_id, section_source_id, period, \
-             date, fetched_at, source_json, status, code, note, state) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+             date, fetched_at, source_json, status, code, note, state, minutes) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
              ON CONFLICT (system, student_source_id, section_source_id, period, date) DO UPDATE \
              SET status = excluded.status, code = excluded.code, note = excluded.note, \
-             minutes = NULL, state = excluded.state",
+             minutes = excluded.minutes, state = excluded.state",
             params_from_iter(params),
         )?;
         let entry = match operation {
-            Some(operation) => Some(self.enqueue(NewOutboxEntry {
+            Some(_) => Some(self.enqueue(NewOutboxEntry {
                 idempotency_key,
-                operation,
-                entity_key,
-                payload,
+                write: Write::Mark(write),
                 created_at: now,
             })?),
             None => None,
@@ -455,8 +470,8 @@ impl Cache {
     /// Pending and its write queued in the outbox (OmniForge), or stored as LocalOnly with no
     /// outbox entry (HUBmis, read-only, and the other systems, which take no attendance).
     ///
-    /// The outbox payload is the OmniForge `POST /attendance` body, with `baseVersion` from
-    /// the cached mark when there is one. An unknown student or section, or an empty period,
+    /// The outbox entry is a typed mark write, with the base version from the cached mark
+    /// when there is one. An unknown student or section, or an empty period,
     /// is refused and nothing is written. Calling again with the same `idempotency_key`
     /// returns the first result and changes nothing.
     pub fn record_attendance(
@@ -512,5 +527,19 @@ impl Cache {
     /// A school's attendance codes, by code.
     pub fn attendance_codes(&self, system: Option<System>) -> Result<Vec<AttendanceCode>> {
         self.read(|c| rows::all(c, system, "t.system, t.code, t.source_id"))
+    }
+
+    /// The codes a school uses: its code list where the system publishes one (HUBmis), and
+    /// the codes on the marks synced from it (OmniForge publishes none).
+    pub fn codes_in_use(&self, system: System) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT code FROM attendance_codes WHERE system = ?1 \
+                 UNION SELECT code FROM attendance_marks WHERE system = ?1 \
+                 AND state = 'synced' AND code IS NOT NULL AND code <> '' ORDER BY 1",
+            )?;
+            let rows = stmt.query_map([system.as_str()], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
     }
 }

@@ -72,6 +72,13 @@ pub(crate) fn get_ts(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc
     })
 }
 
+/// A stored time read outside a row.
+pub(crate) fn parse_ts(s: &str) -> crate::error::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| crate::error::CacheError::corrupt(format!("time '{s}'")))
+}
+
 pub(crate) fn get_date(row: &Row<'_>, idx: usize) -> rusqlite::Result<NaiveDate> {
     parse_col(row, idx, "date", |s| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()

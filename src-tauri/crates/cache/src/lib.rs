@@ -34,8 +34,10 @@
 //! Time and randomness are passed in (`now` parameters, idempotency keys), except the cache
 //! key itself, which always comes from the operating system's random source.
 
+mod access_log;
 pub mod allow_list;
 mod attendance;
+mod batches;
 mod changes;
 mod codec;
 mod error;
@@ -53,11 +55,13 @@ mod store;
 mod support;
 mod writes;
 
-pub use attendance::{attendance_entity_key, attendance_write_operation, NewAttendance};
+pub use access_log::{AccessAction, AccessEntry, NewAccess};
+pub use attendance::{attendance_write_operation, NewAttendance};
+pub use batches::{DeliveryBatch, ImportSchema};
 pub use changes::{with_origin, ChangeBatch};
 pub use error::{CacheError, KeychainProblem, Result};
 pub use keychain::{CacheKey, Keychain, SERVICE as KEYCHAIN_SERVICE};
-pub use outbox::NewOutboxEntry;
+pub use outbox::{NewOutboxEntry, Receipt, Resolution, MAX_TRANSIENT_ATTEMPTS};
 pub use people::StudentQuery;
 pub use reads::{OutboxCountsBySystem, LAST_SYNC_OUTCOME};
 pub use registration::MissingItem;

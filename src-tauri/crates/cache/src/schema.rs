@@ -35,6 +35,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "minimisation",
         sql: include_str!("../migrations/0003_minimisation.sql"),
     },
+    Migration {
+        version: 4,
+        name: "writes",
+        sql: include_str!("../migrations/0004_writes.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "access_log",
+        sql: include_str!("../migrations/0005_access_log.sql"),
+    },
 ];
 
 /// The layout version this build writes and understands.

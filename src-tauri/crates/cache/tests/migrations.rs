@@ -17,7 +17,8 @@ macro_rules! v1_rows {
      '{\"id\":\"v1-student\"}', 'EXT-V1', 'Vera', 'Oldfield', 1); \
      INSERT INTO outbox (idempotency_key, system, operation, entity_key, payload_json, state, \
      next_attempt_at, created_at, updated_at) VALUES ('5b0f5d52-6a2d-4a5e-9c61-3f3a1f0a1e11', \
-     'omniforge', 'submit_attendance', 'attendance:x:::2024-09-02', '{}', 'pending', \
+     'omniforge', 'submit_attendance', 'attendance:x:::2024-09-02', \
+     '{\"studentId\":\"x\",\"date\":\"2024-09-02\",\"status\":\"absent\"}', 'pending', \
      '2024-09-02T08:00:00.000000Z', '2024-09-02T08:00:00.000000Z', '2024-09-02T08:00:00.000000Z');"
     };
 }
@@ -40,6 +41,43 @@ const SEEDS: &[&str] = &[
         " INSERT INTO connections (system, base_url, settings_json, learning_support_enabled, \
          medical_alerts_enabled, updated_at) VALUES ('matrix', 'https://lms.example', '{}', 0, \
          1, '2024-09-02T08:00:00.000000Z');"
+    ),
+    // 4: typed writes, receipts, delivery batches, import schemas
+    "INSERT INTO students (system, source_id, fetched_at, source_json, external_id, given_name, \
+     family_name, active) VALUES ('hubmis', 'v1-student', '2024-09-02T08:00:00.000000Z', \
+     '{\"id\":\"v1-student\"}', 'EXT-V1', 'Vera', 'Oldfield', 1); \
+     INSERT INTO outbox (idempotency_key, system, operation, entity_key, write_json, state, \
+     next_attempt_at, created_at, updated_at) VALUES ('5b0f5d52-6a2d-4a5e-9c61-3f3a1f0a1e11', \
+     'omniforge', 'submit_attendance', 'attendance:x:::2024-09-02', \
+     '{\"kind\":\"mark\",\"student_id\":\"x\",\"date\":\"2024-09-02\",\"status\":\"absent\"}', \
+     'pending', '2024-09-02T08:00:00.000000Z', '2024-09-02T08:00:00.000000Z', \
+     '2024-09-02T08:00:00.000000Z'); \
+     INSERT INTO outbox_attempts (entry_id, n, started_at, request_json) VALUES (1, 1, \
+     '2024-09-02T08:00:01.000000Z', '{\"method\":\"POST\"}'); \
+     INSERT INTO delivery_batches (target_id, batch_id, created_at, fetched_at, records_json) \
+     VALUES ('301', 'b-1', '2024-09-02T08:00:00.000000Z', '2024-09-02T08:00:00.000000Z', '[]'); \
+     INSERT INTO import_schemas (action_id, schema_id, title, fields_json, fetched_at) VALUES \
+     ('101', '1', 'Roster', '[\"stu_ExternalID\"]', '2024-09-02T08:00:00.000000Z');",
+    // 5: access log
+    concat!(
+        "INSERT INTO students (system, source_id, fetched_at, source_json, external_id, given_name, \
+     family_name, active) VALUES ('hubmis', 'v1-student', '2024-09-02T08:00:00.000000Z', \
+     '{\"id\":\"v1-student\"}', 'EXT-V1', 'Vera', 'Oldfield', 1); \
+     INSERT INTO outbox (idempotency_key, system, operation, entity_key, write_json, state, \
+     next_attempt_at, created_at, updated_at) VALUES ('5b0f5d52-6a2d-4a5e-9c61-3f3a1f0a1e11', \
+     'omniforge', 'submit_attendance', 'attendance:x:::2024-09-02', \
+     '{\"kind\":\"mark\",\"student_id\":\"x\",\"date\":\"2024-09-02\",\"status\":\"absent\"}', \
+     'pending', '2024-09-02T08:00:00.000000Z', '2024-09-02T08:00:00.000000Z', \
+     '2024-09-02T08:00:00.000000Z'); \
+     INSERT INTO outbox_attempts (entry_id, n, started_at, request_json) VALUES (1, 1, \
+     '2024-09-02T08:00:01.000000Z', '{\"method\":\"POST\"}'); \
+     INSERT INTO delivery_batches (target_id, batch_id, created_at, fetched_at, records_json) \
+     VALUES ('301', 'b-1', '2024-09-02T08:00:00.000000Z', '2024-09-02T08:00:00.000000Z', '[]'); \
+     INSERT INTO import_schemas (action_id, schema_id, title, fields_json, fetched_at) VALUES \
+     ('101', '1', 'Roster', '[\"stu_ExternalID\"]', '2024-09-02T08:00:00.000000Z');",
+        " INSERT INTO access_log (at, action, what, detail, students_json) VALUES \
+         ('2024-09-02T08:00:00.000000Z', 'export', 'roster', 'hubmis:tg-1, csv', \
+         '[\"hubmis:v1-student\"]');"
     ),
 ];
 

@@ -5,7 +5,9 @@ mod common;
 use chrono::Duration;
 use common::*;
 use schooldesk_cache::{Cache, CacheError, NewAttendance, NewOutboxEntry};
-use schooldesk_domain::{AttendanceStatus, MarkState, Operation, OutboxState, System};
+use schooldesk_domain::{
+    AttendanceStatus, MarkState, MarkWrite, Operation, OutboxEntry, OutboxState, System, Write,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -51,11 +53,20 @@ fn mark(system: System, student: &str, status: AttendanceStatus) -> NewAttendanc
         status,
         code: None,
         note: None,
+        minutes_late: None,
     }
 }
 
-fn ids(entries: &[schooldesk_domain::OutboxEntry]) -> Vec<i64> {
+fn ids(entries: &[OutboxEntry]) -> Vec<i64> {
     entries.iter().map(|e| e.id).collect()
+}
+
+/// The mark write an entry carries.
+fn mark_write(entry: &OutboxEntry) -> &MarkWrite {
+    match &entry.write {
+        Write::Mark(m) => m,
+        other => panic!("expected a mark write, got {other:?}"),
+    }
 }
 
 #[test]
@@ -82,10 +93,22 @@ fn recording_a_mark_stores_it_pending_and_queues_its_write_together() {
     assert_eq!(entry.entity_key, "attendance:s-1:sec-1:1:2024-09-02");
     assert_eq!(entry.next_attempt_at, t0());
     assert_eq!(
-        entry.payload,
-        json!({"studentId": "s-1", "sectionId": "sec-1", "period": "1", "date": "2024-09-02",
-               "status": "tardy", "code": "L", "note": "bus late"})
+        entry.write,
+        Write::Mark(MarkWrite {
+            student_id: "s-1".into(),
+            section_id: Some("sec-1".into()),
+            period: Some("1".into()),
+            date: day(),
+            status: AttendanceStatus::Tardy,
+            code: Some("L".into()),
+            note: Some("bus late".into()),
+            minutes_late: None,
+            base_version: None,
+        }),
+        "the desk has no copy of the server's mark, so no base version"
     );
+    assert!(!entry.uncertain, "nothing was sent yet");
+    assert_eq!(entry.resolution, None);
 
     // Both survive a restart.
     let desk = desk.restart();
@@ -150,7 +173,7 @@ fn a_change_to_a_synced_mark_is_sent_against_its_version() {
             Uuid::from_u128(2),
         )
         .unwrap();
-    assert_eq!(entry.unwrap().payload["baseVersion"], json!(4));
+    assert_eq!(mark_write(&entry.unwrap()).base_version, Some(4));
     assert_eq!(
         changed.version,
         Some(4),
@@ -229,20 +252,6 @@ fn bad_input_is_refused_and_nothing_is_written() {
     }
     assert!(desk.cache.outbox_list(None).unwrap().is_empty());
     assert!(desk.cache.attendance_marks(day(), None).unwrap().is_empty());
-
-    // A queued write may not carry a never-stored field.
-    let err = desk
-        .cache
-        .enqueue(NewOutboxEntry {
-            idempotency_key: Uuid::from_u128(200),
-            operation: Operation::UpdateUser,
-            entity_key: "user:1".into(),
-            payload: json!({"id": 1, "password": "hunter2"}),
-            created_at: t0(),
-        })
-        .unwrap_err();
-    assert!(matches!(err, CacheError::InvalidInput(_)), "{err:?}");
-    assert!(desk.cache.outbox_list(None).unwrap().is_empty());
 }
 
 #[test]
@@ -285,7 +294,7 @@ fn claim_due_takes_only_the_oldest_open_write_of_each_entity() {
     // a1 retried later: a2 still waits behind it, even when a1 is not due.
     let later = t0() + Duration::seconds(30);
     let retried = c
-        .retry_later(a1.id, "connection reset", later, t0())
+        .retry_later(a1.id, "connection reset", false, later, t0())
         .unwrap();
     assert_eq!((retried.state, retried.attempts), (OutboxState::Pending, 1));
     assert_eq!(retried.last_error.as_deref(), Some("connection reset"));
@@ -296,7 +305,7 @@ fn claim_due_takes_only_the_oldest_open_write_of_each_entity() {
     assert_eq!(ids(&c.claim_due(later, 10).unwrap()), [a1.id]);
 
     // a1 confirmed: a2 was made on top of it, so it is re-based on a1's new version.
-    assert_eq!(a2.payload.get("baseVersion"), None);
+    assert_eq!(mark_write(&a2).base_version, None);
     c.complete(a1.id, &json!({"data": {"id": "m-a", "version": 5}}), later)
         .unwrap();
     let pending = &c.attendance_marks(day(), None).unwrap()[0];
@@ -308,7 +317,7 @@ fn claim_due_takes_only_the_oldest_open_write_of_each_entity() {
     );
     let next = c.claim_due(later, 10).unwrap();
     assert_eq!(ids(&next), [a2.id]);
-    assert_eq!(next[0].payload["baseVersion"], json!(5));
+    assert_eq!(mark_write(&next[0]).base_version, Some(5));
     c.complete(a2.id, &json!({"data": {"id": "m-a", "version": 6}}), later)
         .unwrap();
     let synced = &c.attendance_marks(day(), None).unwrap()[0];
@@ -331,8 +340,13 @@ fn a_write_in_flight_when_the_process_died_is_sent_again_with_the_same_key() {
     let entry = entry.unwrap();
     let claimed = desk.cache.claim_due(t0(), 10).unwrap();
     assert_eq!(ids(&claimed), [entry.id]);
+    let request = json!({"method": "POST", "route": "/attendance"});
+    assert_eq!(
+        desk.cache.begin_attempt(entry.id, &request, t0()).unwrap(),
+        1
+    );
 
-    // "Crash": the cache is dropped with the write still Sending.
+    // "Crash": the cache is dropped with the write still Sending and its request unanswered.
     let desk = desk.restart();
     let sending = desk.cache.outbox_list(Some(OutboxState::Sending)).unwrap();
     assert_eq!(ids(&sending), [entry.id]);
@@ -342,7 +356,24 @@ fn a_write_in_flight_when_the_process_died_is_sent_again_with_the_same_key() {
         .unwrap();
     assert_eq!(ids(&again), [entry.id]);
     assert_eq!(again[0].idempotency_key, Uuid::from_u128(42));
-    assert_eq!(again[0].payload, entry.payload);
+    assert_eq!(again[0].write, entry.write);
+    assert!(
+        again[0].uncertain,
+        "the request may have reached the system: settle before resending"
+    );
+    assert_eq!(
+        desk.cache.last_attempt_started(entry.id).unwrap(),
+        Some(t0())
+    );
+    let receipt = desk.cache.receipt(entry.id).unwrap();
+    assert_eq!(receipt.attempts.len(), 1);
+    assert_eq!(
+        (
+            receipt.attempts[0].finished_at,
+            &receipt.attempts[0].outcome
+        ),
+        (None, &None)
+    );
 }
 
 #[test]
@@ -398,7 +429,7 @@ fn conflict_and_failure_close_the_entry_and_flag_the_mark() {
     // A closed entry cannot change again, and an unknown one is reported.
     for err in [
         c.complete(a.id, &json!({}), t0()).unwrap_err(),
-        c.retry_later(b.id, "x", t0(), t0()).unwrap_err(),
+        c.retry_later(b.id, "x", false, t0(), t0()).unwrap_err(),
     ] {
         assert!(
             matches!(err, CacheError::OutboxEntryClosed { .. }),
@@ -414,24 +445,47 @@ fn conflict_and_failure_close_the_entry_and_flag_the_mark() {
 #[test]
 fn enqueue_keeps_other_operations_in_order_and_is_idempotent() {
     let desk = Desk::new();
+    let grade = |g: &str| Write::SetGrade {
+        class_id: "class-1".into(),
+        assignment_id: "hw1".into(),
+        student_id: "u1".into(),
+        grade: g.into(),
+        seen: None,
+    };
     let new = NewOutboxEntry {
         idempotency_key: Uuid::from_u128(9),
-        operation: Operation::SetGrades,
-        entity_key: "grades:class-1:hw1".into(),
-        payload: json!({"class_id": "class-1", "assignment": "hw1", "grades": [["u1", "9"]]}),
+        write: grade("9"),
         created_at: t0(),
     };
     let first = desk.cache.enqueue(new.clone()).unwrap();
-    assert_eq!(first.system, System::Matrix);
+    assert_eq!(
+        (first.system, first.operation),
+        (System::Matrix, Operation::SetGrades)
+    );
+    assert_eq!(first.entity_key, "matrix:grade:hw1:u1");
+    assert_eq!(
+        first.write,
+        grade("9"),
+        "the cache hands the write back unchanged"
+    );
     assert_eq!(desk.cache.enqueue(new.clone()).unwrap(), first);
     let err = desk
         .cache
         .enqueue(NewOutboxEntry {
-            payload: json!({"other": true}),
+            write: grade("10"),
             ..new
         })
         .unwrap_err();
     assert!(matches!(err, CacheError::IdempotencyKeyReused { .. }));
+    // A later grade for the same student and assignment waits behind the first.
+    let second = desk
+        .cache
+        .enqueue(NewOutboxEntry {
+            idempotency_key: Uuid::from_u128(10),
+            write: grade("10"),
+            created_at: t0(),
+        })
+        .unwrap();
     let done = desk.cache.claim_due(t0(), 10).unwrap();
     assert_eq!(ids(&done), [first.id]);
     let completed = desk
@@ -443,4 +497,5 @@ fn enqueue_keeps_other_operations_in_order_and_is_idempotent() {
         desk.cache.outbox_result(first.id).unwrap(),
         Some(json!({"ok": true}))
     );
+    assert_eq!(ids(&desk.cache.claim_due(t0(), 10).unwrap()), [second.id]);
 }

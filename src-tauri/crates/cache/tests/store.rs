@@ -277,6 +277,7 @@ fn marks_from_a_sync_update_synced_marks_but_never_a_pending_one() {
                 status: AttendanceStatus::Absent,
                 code: None,
                 note: None,
+                minutes_late: None,
             },
             t0(),
             uuid::Uuid::from_u128(1),

@@ -98,9 +98,21 @@ pub enum Command {
     /// Take or list attendance.
     #[command(subcommand)]
     Attendance(AttendanceCommand),
-    /// The queue of writes waiting for the network.
+    /// The queue of writes waiting for the network: list, send, receipts, conflicts.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// PowerSchool Enrollment: import roster records, submit forms, fetch delivery batches.
+    #[command(subcommand)]
+    Enrollment(EnrollmentCommand),
+    /// Matrix LMS: enrol students in a class or take them out.
+    #[command(subcommand)]
+    Class(ClassCommand),
+    /// Matrix LMS: set a student's grade for an assignment.
+    #[command(subcommand)]
+    Grades(GradesCommand),
+    /// Matrix LMS: change a user's details.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Write cached data to files.
     #[command(subcommand)]
     Export(ExportCommand),
@@ -192,6 +204,12 @@ pub struct MarkArgs {
     pub period: Option<String>,
     #[arg(long)]
     pub note: Option<String>,
+    /// The school's own attendance code (e.g. UA, AE), as the school uses them.
+    #[arg(long, value_name = "C")]
+    pub code: Option<String>,
+    /// How late the student arrived, in minutes.
+    #[arg(long, value_name = "N")]
+    pub minutes_late: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,6 +221,127 @@ pub enum OutboxCommand {
     },
     /// Send what is due now, each write exactly once.
     Replay,
+    /// One write's receipt: what it does, its state, every attempt and what the system
+    /// answered; for a conflict, your value beside the system's.
+    Show {
+        /// The outbox entry's id (from `schooldesk outbox list`).
+        id: i64,
+    },
+    /// Settle a conflict: send yours again over the system's value, or take the system's.
+    #[command(group(clap::ArgGroup::new("choice").args(["keep_mine", "take_theirs"])))]
+    Resolve {
+        id: i64,
+        /// Send your value again, over the system's current one.
+        #[arg(long)]
+        keep_mine: bool,
+        /// Keep the system's value here; nothing is sent.
+        #[arg(long)]
+        take_theirs: bool,
+    },
+    /// Send a failed or held write again, optionally with a corrected record.
+    Retry {
+        id: i64,
+        /// For a PowerSchool import or form: the corrected record (JSON), replacing the one
+        /// that was refused.
+        #[arg(long, value_name = "RECORD.json")]
+        file: Option<PathBuf>,
+    },
+    /// Decide a write is not to be sent (it is kept as a receipt).
+    Discard {
+        id: i64,
+        /// Confirm: the write will never be sent.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnrollmentCommand {
+    /// Create or update one roster record through an import schema (checked against the
+    /// schema's fields first).
+    Import {
+        /// The published action's id.
+        #[arg(long, value_name = "ID")]
+        action: String,
+        /// The import schema's id.
+        #[arg(long, value_name = "ID")]
+        schema: String,
+        /// The record: a JSON object of field names and values.
+        #[arg(long, value_name = "RECORD.json")]
+        file: PathBuf,
+    },
+    /// Submit one family's form on their behalf.
+    Submit {
+        #[arg(long, value_name = "ID")]
+        action: String,
+        /// The form: a JSON object of field names and values, or {"dataItems": […]}.
+        #[arg(long, value_name = "RECORD.json")]
+        file: PathBuf,
+    },
+    /// Fetch the next delivery batch of a target (its records leave PowerSchool's delivery
+    /// pool and are kept here).
+    Batch {
+        #[arg(long, value_name = "ID")]
+        target: String,
+    },
+    /// The delivery batches fetched, with their records.
+    Batches {
+        #[arg(long, value_name = "ID")]
+        target: Option<String>,
+    },
+    /// Put a delivered batch's records back in the delivery pool.
+    ResetBatch {
+        #[arg(long, value_name = "ID")]
+        target: String,
+        #[arg(long, value_name = "ID")]
+        batch: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClassCommand {
+    /// Enrol students in a class.
+    AddStudents(ClassStudentsArgs),
+    /// Take students out of a class.
+    RemoveStudents(ClassStudentsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClassStudentsArgs {
+    /// The class id (`matrix:ID` as `schooldesk sections` prints it, or the bare id).
+    #[arg(long, value_name = "ID")]
+    pub class: String,
+    /// A student's Matrix id; repeat for several.
+    #[arg(long = "student", value_name = "ID", required = true)]
+    pub students: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GradesCommand {
+    /// Set one student's grade for one assignment.
+    Set {
+        #[arg(long, value_name = "ID")]
+        class: String,
+        #[arg(long, value_name = "ID")]
+        assignment: String,
+        #[arg(long, value_name = "ID")]
+        student: String,
+        /// A letter (B+), a number, a percentage (85%), or X/M/I/AB.
+        #[arg(long, value_name = "G")]
+        grade: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Change a user's details (documented fields only; never a password or SSN).
+    Update {
+        #[arg(long, value_name = "ID")]
+        user: String,
+        /// A change, FIELD=VALUE (e.g. phone=555-0100); repeat for several.
+        #[arg(long = "set", value_name = "FIELD=VALUE", value_parser = parse_assignment, required = true)]
+        set: Vec<(String, String)>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -257,6 +396,19 @@ fn parse_status(s: &str) -> Result<AttendanceStatus, String> {
 
 fn parse_state(s: &str) -> Result<OutboxState, String> {
     OutboxState::parse(s).ok_or_else(|| {
-        format!("unknown state '{s}': expected pending, sending, done, conflict or failed")
+        let all: Vec<&str> = OutboxState::ALL.iter().map(|st| st.as_str()).collect();
+        format!("unknown state '{s}': expected one of {}", all.join(", "))
     })
+}
+
+/// `FIELD=VALUE` (the value may be empty, to clear the field; the field may not).
+fn parse_assignment(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((field, value)) if !field.trim().is_empty() => {
+            Ok((field.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!(
+            "'{s}' is not FIELD=VALUE (e.g. --set phone=555-0100); nothing was queued"
+        )),
+    }
 }

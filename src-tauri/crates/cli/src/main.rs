@@ -7,6 +7,7 @@ mod args;
 mod output;
 mod reads;
 mod run;
+mod writes;
 
 use clap::Parser;
 use std::process::ExitCode;

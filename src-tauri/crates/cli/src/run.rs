@@ -3,7 +3,7 @@
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 use schooldesk_connectors::{Connection, ConnectionSettings};
-use schooldesk_domain::{AttendanceMark, OutboxEntry, System};
+use schooldesk_domain::{AttendanceMark, System};
 #[cfg(feature = "demo")]
 use schooldesk_sync::demo;
 use schooldesk_sync::desk::MarkRequest;
@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::args::{AttendanceCommand, Cli, Command, ExportCommand, OutboxCommand};
 use crate::output::{listing, opt, summary};
+use crate::writes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -41,7 +42,7 @@ impl From<schooldesk_cache::CacheError> for CliError {
     }
 }
 
-type Result<T> = std::result::Result<T, CliError>;
+pub(crate) type Result<T> = std::result::Result<T, CliError>;
 
 pub fn run(cli: Cli) -> Result<()> {
     let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
@@ -164,20 +165,24 @@ pub fn run(cli: Cli) -> Result<()> {
                 section: a.section,
                 period: a.period,
                 note: a.note,
+                code: a.code,
+                minutes_late: a.minutes_late,
             };
             let (mark, entry) = desk.mark_attendance(&req, Utc::now(), Uuid::new_v4())?;
             let text = match &entry {
                 Some(e) => format!(
-                    "Saved: {} {} on {} (pending; queued for {} as outbox entry {}).",
+                    "Saved: {} {} on {} (pending; queued for {} as outbox entry {}). {}",
                     mark.student_source_id,
                     mark.status,
                     mark.date,
                     e.system.display_name(),
-                    e.id
+                    e.id,
+                    writes::HOW_SENT
                 ),
                 None => format!(
-                    "Saved: {} {} on {}. {} takes no attendance writes through its API: the \
-                     mark is kept here and exported with `schooldesk export register`.",
+                    "Saved: {} {} on {}. {} takes no attendance writes through its API, so \
+                     the mark cannot be sent: it is kept here and exported with \
+                     `schooldesk export register`.",
                     mark.student_source_id,
                     mark.status,
                     mark.date,
@@ -203,28 +208,36 @@ pub fn run(cli: Cli) -> Result<()> {
             )
         }
         Command::Outbox(OutboxCommand::List { state }) => {
-            let desk = open(&data_dir)?;
-            let entries = desk.outbox(state)?;
-            listing(
-                json,
-                &entries,
-                &[
-                    "id",
-                    "system",
-                    "operation",
-                    "state",
-                    "attempts",
-                    "next attempt",
-                    "last error",
-                ],
-                outbox_row,
-            )
+            writes::outbox_list(&open(&data_dir)?, json, state)
         }
         Command::Outbox(OutboxCommand::Replay) => {
             let desk = open(&data_dir)?;
             let report = runtime()?.block_on(desk.replay())?;
             summary(json, &report, &report.describe())
         }
+        Command::Outbox(OutboxCommand::Show { id }) => {
+            writes::outbox_show(&open(&data_dir)?, json, id)
+        }
+        Command::Outbox(OutboxCommand::Resolve {
+            id,
+            keep_mine,
+            take_theirs,
+        }) => {
+            writes::resolve_choice(keep_mine, take_theirs)?;
+            writes::outbox_resolve(&open(&data_dir)?, json, id, keep_mine)
+        }
+        Command::Outbox(OutboxCommand::Retry { id, file }) => {
+            writes::outbox_retry(&open(&data_dir)?, json, id, file.as_deref())
+        }
+        Command::Outbox(OutboxCommand::Discard { id, yes }) => {
+            // Refused before the cache is opened: nothing is touched without the --yes.
+            writes::confirm_discard(id, yes)?;
+            writes::outbox_discard(&open(&data_dir)?, json, id)
+        }
+        Command::Enrollment(c) => writes::enrollment(&open(&data_dir)?, json, c),
+        Command::Class(c) => writes::class(&open(&data_dir)?, json, c),
+        Command::Grades(c) => writes::grades(&open(&data_dir)?, json, c),
+        Command::User(c) => writes::user(&open(&data_dir)?, json, c),
         Command::Export(ExportCommand::Students { out }) => {
             let desk = open(&data_dir)?;
             let students = desk.students(None, None)?;
@@ -331,7 +344,7 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -500,17 +513,5 @@ fn mark_row(m: &AttendanceMark) -> Vec<String> {
         m.status.to_string(),
         opt(&m.code),
         m.state.as_str().to_string(),
-    ]
-}
-
-fn outbox_row(e: &OutboxEntry) -> Vec<String> {
-    vec![
-        e.id.to_string(),
-        e.system.to_string(),
-        e.operation.as_str().to_string(),
-        e.state.as_str().to_string(),
-        e.attempts.to_string(),
-        e.next_attempt_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-        opt(&e.last_error),
     ]
 }

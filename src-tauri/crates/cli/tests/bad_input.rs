@@ -121,6 +121,30 @@ fn bad_input_to_every_command_changes_nothing() {
         ),
         (&["outbox", "list", "--state", "lost"], None, "lost"),
         (&["outbox", "resend"], None, "resend"),
+        (&["outbox", "discard", "1"], None, "--yes"),
+        (&["outbox", "resolve", "1"], None, "--keep-mine"),
+        (&["outbox", "show", "first"], None, "first"),
+        (
+            &["user", "update", "--user", "1", "--set", "=555-0100"],
+            None,
+            "FIELD=VALUE",
+        ),
+        (
+            &[
+                "attendance",
+                "mark",
+                "--student",
+                "s",
+                "--date",
+                "2026-09-14",
+                "--status",
+                "tardy",
+                "--minutes-late",
+                "ten",
+            ],
+            None,
+            "ten",
+        ),
         (
             &[
                 "export",

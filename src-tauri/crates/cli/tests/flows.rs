@@ -73,8 +73,8 @@ fn hubmis_marks_are_kept_locally_and_exported_as_a_register() {
         None,
     );
     assert!(
-        out.contains("register"),
-        "the person is told how HUBmis marks are kept: {out}"
+        out.contains("register") && out.contains("cannot be sent"),
+        "the person is told plainly how HUBmis marks are kept: {out}"
     );
     let outbox = sd.json(&["--demo", "outbox", "list"]);
     assert_eq!(

@@ -35,6 +35,29 @@ pub enum ReplyProblem {
     TooLarge,
 }
 
+/// How the outbox must treat a write whose send failed.
+///
+/// | error | disposition |
+/// |---|---|
+/// | `Validation` (OmniForge 422/400, PowerSchool `{"status":"Error"}`, Matrix 400), `NotFound` (404, a reset of an unknown batch), `Conflict`, `Unsupported` | `Refused` |
+/// | `RateLimited` (429, Matrix lockout), `Server` 503, `Offline`/`Timeout` while connecting | `Retry { uncertain: false }` |
+/// | `Server` other 5xx, `Offline`/`Timeout` after the request went out, `BadReply` truncated, malformed or too large | `Retry { uncertain: true }` |
+/// | `Auth` (401, PowerSchool's 500 "not authorized"), `Forbidden`, `Redirected` (any 3xx), `BadReply` not JSON (a proxy's page), `Config`, `InsecureUrl` | `NeedsAttention` |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// The system refused the data for good: the entry fails, with the server's reasons
+    /// ([`ConnectorError::user_message`]); a person corrects it and retries, or discards it.
+    Refused,
+    /// Try again later. `uncertain`: the request may have reached the system and been
+    /// applied, so the next attempt settles it (a read) before sending again.
+    Retry { uncertain: bool },
+    /// The system (not the write) needs attention: credentials, permission, a network that
+    /// redirects or answers with something that is not the system, bad settings. Entries are
+    /// held until `connect` fixes it. These answers come from before the system accepted
+    /// the request, so nothing was applied.
+    NeedsAttention,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectorError {
     #[error("{system}: credentials refused ({problem:?}): {detail}")]
@@ -63,9 +86,29 @@ pub enum ConnectorError {
         detail: String,
     },
     #[error("{system}: cannot reach the server: {detail}")]
-    Offline { system: System, detail: String },
+    Offline {
+        system: System,
+        detail: String,
+        /// The request may have gone out before the connection failed (it was not refused
+        /// while connecting), so a write may have been applied.
+        sent: bool,
+    },
     #[error("{system}: no reply in time: {detail}")]
-    Timeout { system: System, detail: String },
+    Timeout {
+        system: System,
+        detail: String,
+        /// As for `Offline`: the request may have reached the server.
+        sent: bool,
+    },
+    /// The network answered with a redirect instead of the system (a hotel or guest wifi
+    /// sign-in page, a proxy). Never followed: it could carry a key to another host.
+    #[error("{system}: the server answered {status}, a redirect to {to}")]
+    Redirected {
+        system: System,
+        status: u16,
+        /// The host the redirect points at, or a phrase when it names none.
+        to: String,
+    },
     #[error("{system}: unreadable reply ({kind:?}): {detail}")]
     BadReply {
         system: System,
@@ -99,6 +142,7 @@ impl ConnectorError {
             | Server { system, .. }
             | Offline { system, .. }
             | Timeout { system, .. }
+            | Redirected { system, .. }
             | BadReply { system, .. }
             | NotFound { system, .. }
             | Conflict { system, .. }
@@ -119,6 +163,7 @@ impl ConnectorError {
             Server { .. } => "connector.server",
             Offline { .. } => "connector.offline",
             Timeout { .. } => "connector.timeout",
+            Redirected { .. } => "connector.redirect",
             BadReply { .. } => "connector.bad_reply",
             NotFound { .. } => "connector.not_found",
             Conflict { .. } => "connector.conflict",
@@ -142,6 +187,34 @@ impl ConnectorError {
                 ..
             }
         )
+    }
+
+    /// How the outbox treats a write that failed with this error (see [`Disposition`]).
+    pub fn disposition(&self) -> Disposition {
+        use ConnectorError::*;
+        match self {
+            Validation { .. } | NotFound { .. } | Conflict { .. } | Unsupported { .. } => {
+                Disposition::Refused
+            }
+            // Refused before anything was done: a 429, or a 503 (the server, or a gateway in
+            // front of it, turning requests away).
+            RateLimited { .. } => Disposition::Retry { uncertain: false },
+            Server { status: 503, .. } => Disposition::Retry { uncertain: false },
+            // A 500, 502 or 504 can come after the system did the work.
+            Server { .. } => Disposition::Retry { uncertain: true },
+            Offline { sent, .. } | Timeout { sent, .. } => Disposition::Retry { uncertain: *sent },
+            BadReply {
+                kind: ReplyProblem::WrongContentType,
+                ..
+            } => Disposition::NeedsAttention,
+            // The system answered (so it may have done the work) but the answer is unusable.
+            BadReply { .. } => Disposition::Retry { uncertain: true },
+            Auth { .. }
+            | Forbidden { .. }
+            | Redirected { .. }
+            | InsecureUrl { .. }
+            | Config { .. } => Disposition::NeedsAttention,
+        }
     }
 
     /// Nothing changes until a person acts (new key, fixed data, fixed settings).
@@ -201,6 +274,9 @@ impl ConnectorError {
             Timeout { .. } => format!(
                 "{name} is taking too long to answer. Schooldesk will try again later."
             ),
+            Redirected { to, .. } => format!(
+                "{name} answered with a redirect to {to} — this network may need a sign-in page (hotel or guest wifi). Open any web page to sign in, then connect again; if this is the school network, check the {name} address in Settings. Your work is kept."
+            ),
             BadReply {
                 kind: ReplyProblem::TooLarge,
                 ..
@@ -218,7 +294,11 @@ impl ConnectorError {
             ),
             Validation { messages, .. } => format!(
                 "{name} refused the change: {}. Correct it and try again.",
-                messages.join("; ")
+                messages
+                    .iter()
+                    .map(|m| m.trim().trim_end_matches('.'))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ),
             InsecureUrl { .. } => format!(
                 "The {name} address must start with https:// — correct it in Settings."
@@ -230,5 +310,28 @@ impl ConnectorError {
                 "{name} does not accept changes from other programs; Schooldesk keeps them here and can export them."
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_reads_as_one_sentence_whatever_the_systems_punctuation() {
+        // REGRESSION: PowerSchool ends its reasons with a full stop, which read as
+        // "…MM/DD/YYYY format.. Correct it and try again."
+        let e = ConnectorError::Validation {
+            system: System::PowerSchool,
+            messages: vec![
+                "stu_DateOfBirth must be a date in MM/DD/YYYY format.".into(),
+                "Field 'stu_Grade' is required.".into(),
+            ],
+        };
+        assert_eq!(
+            e.user_message(),
+            "PowerSchool Enrollment refused the change: stu_DateOfBirth must be a date in \
+             MM/DD/YYYY format; Field 'stu_Grade' is required. Correct it and try again."
+        );
     }
 }

@@ -388,6 +388,8 @@ pub struct Http {
     client: reqwest::Client,
     /// `{base_url}{prefix}` without a trailing slash.
     base: String,
+    /// The system's prefix (`/__api/v1`, `/api`), for receipts.
+    prefix: String,
     pace: SharedPace,
     limiter: Limiter,
     redactor: Redactor,
@@ -439,6 +441,7 @@ impl Http {
             system,
             client,
             base,
+            prefix: prefix.trim_end_matches('/').to_string(),
             pace,
             limiter,
             redactor,
@@ -578,11 +581,10 @@ impl Http {
             "request"
         );
         if status.is_redirection() {
-            return Err(ConnectorError::Config {
+            return Err(ConnectorError::Redirected {
                 system: self.system,
-                detail: format!(
-                    "the server answered {status} (a redirect); check the address in Settings"
-                ),
+                status: status.as_u16(),
+                to: redirect_target(&url, &headers),
             });
         }
         Ok(Reply {
@@ -620,6 +622,8 @@ impl Http {
                     ConnectorError::Timeout {
                         system: self.system,
                         detail,
+                        // The status line came back: the request was delivered.
+                        sent: true,
                     }
                 } else {
                     ConnectorError::BadReply {
@@ -654,17 +658,77 @@ impl Http {
 
     fn transport_error(&self, e: reqwest::Error) -> ConnectorError {
         let detail = self.describe(&e);
+        // Only a failure while connecting proves nothing was sent; anything later (a
+        // connection dropped mid-request, a timeout waiting for the answer) may follow a
+        // request the server received and acted on.
+        let sent = !e.is_connect() && !never_started(&e);
         if e.is_timeout() {
             ConnectorError::Timeout {
                 system: self.system,
                 detail,
+                sent,
             }
         } else {
             ConnectorError::Offline {
                 system: self.system,
                 detail,
+                sent,
             }
         }
+    }
+
+    /// What `call` sends, for a receipt: method, route (prefix and path), query and body.
+    /// Credentials never appear: they are added by [`Http::send`] and are not in a [`Call`].
+    pub fn describe_call(&self, call: &Call) -> Value {
+        let mut out = serde_json::Map::new();
+        out.insert("method".into(), Value::from(call.method.as_str()));
+        out.insert(
+            "route".into(),
+            Value::from(format!("{}{}", self.prefix, call.path)),
+        );
+        if !call.query.is_empty() {
+            out.insert(
+                "query".into(),
+                Value::Array(
+                    call.query
+                        .iter()
+                        .map(|(k, v)| serde_json::json!([k, self.redactor.redact(v)]))
+                        .collect(),
+                ),
+            );
+        }
+        if !call.headers.is_empty() {
+            out.insert(
+                "headers".into(),
+                call.headers
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().to_string(),
+                            Value::from(v.to_str().unwrap_or("")),
+                        )
+                    })
+                    .collect::<serde_json::Map<_, _>>()
+                    .into(),
+            );
+        }
+        match &call.body {
+            Body::None => {}
+            Body::Json(v) => {
+                out.insert("body".into(), v.clone());
+            }
+            Body::Form(fields) => {
+                out.insert(
+                    "body".into(),
+                    fields
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::from(self.redactor.redact(v))))
+                        .collect::<serde_json::Map<_, _>>()
+                        .into(),
+                );
+            }
+        }
+        Value::Object(out)
     }
 
     /// `{base_url}{prefix}`, for messages.
@@ -705,6 +769,38 @@ impl Http {
                 detail: format!("the download answered {status}"),
             }),
         }
+    }
+}
+
+/// Whether the HTTP library gave up on the request before writing any of it: hyper reports
+/// that case, and only that case, as "canceled" (a connection that closed while the request
+/// still waited in its queue). The type is not reachable through reqwest, so its text is
+/// matched; should it ever change, the error is merely treated as possibly sent.
+fn never_started(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.to_string().starts_with("operation was canceled") {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// The host a redirect points at (never its path or query, which may carry a token).
+fn redirect_target(from: &str, headers: &HeaderMap) -> String {
+    let Some(location) = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return "an address it did not name".to_string();
+    };
+    let target = Url::parse(from)
+        .ok()
+        .and_then(|base| base.join(location.trim()).ok());
+    match target.as_ref().and_then(Url::host_str) {
+        Some(host) => host.to_string(),
+        None => "an address Schooldesk could not read".to_string(),
     }
 }
 

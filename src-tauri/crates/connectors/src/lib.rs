@@ -2,6 +2,28 @@
 //! Enrollment, Matrix LMS and WCBS HUBmis. Each keeps its routes in one table, paces itself
 //! under the system's limits, turns every failure into a typed [`ConnectorError`] and maps
 //! what it reads into the domain model.
+//!
+//! # Exactly once, per operation
+//!
+//! A write goes out with [`Connector::send_write`]. When its outcome is uncertain (a lost
+//! reply, a timeout, a crash while sending: [`Disposition::Retry`] with `uncertain`), the
+//! next attempt first calls [`Connector::settle`], which reads the system and says whether
+//! the write was applied; only [`Settled::NotApplied`] leads to sending it again. Reading
+//! costs requests only after an uncertain outcome, never on the normal path (except a mark
+//! the desk has no server copy of, below).
+//!
+//! | write | sent as | the same write twice | settling an uncertain outcome |
+//! |---|---|---|---|
+//! | OmniForge mark | `POST /attendance` with `Idempotency-Key` (the entry's key, for life) and `baseVersion` from the cache; `minutes_late` is appended to the note | the server answers the first result for the same key; http retries it | nothing to read: `NotApplied`, because resending with the same key cannot apply it twice |
+//! | OmniForge mark, no server copy (`base_version: None`) | first `GET /attendance` for the day and section (or the student's school): a different server mark → `Conflict` and nothing is written; the same mark → `Applied`; the same status and code with another note → posted against the server's version; none → posted without `baseVersion` | as above | as above |
+//! | PowerSchool import | `POST publishedactions/{a}/importschemas/{s}`; only a 429 is retried | an import sets fields, so twice is harmless, but it is still not resent blindly | page `rosterrecords` for the record's `…ExternalID`: every field we sent already there → `Applied`, else `NotApplied` |
+//! | PowerSchool submission | `POST submission`; only a 429 is retried | **would create a second submission** | page `submissionrecords`: a record holding all our values, submitted since the attempt began (2 min slack) → `Applied`, else `NotApplied` |
+//! | PowerSchool `createbatch` | `POST deliverytargets/{t}/createbatch`; only a 429 is retried; the batch comes back in `Applied` and is stored in the transaction that marks the entry done | **would drain the pool again** | `getbatches` for that day: every batch the desk does not know (`known_batches`) created since the attempt began was made by the lost request; `getbatches` gives no records, so each is reset (`resetbatch`) and `NotApplied` is returned; the fresh `createbatch` then gets the same records back. One user action never drains the pool twice and no record drops out of delivery. |
+//! | PowerSchool `resetbatch` | `POST …/resetbatch/{b}`: 204, or 404 (refused: no such batch) | harmless | `NotApplied`: resetting again is harmless (writes to one target are sent in order) |
+//! | Matrix `update_user` | `match_field=match_value` and the `set` attributes (documented fields only; never `password` or `ssn`); only a 429 or lockout is retried | "set to": harmless unless someone changed it since | `get_users_with_ids`: every field already ours → `Applied`; every field still as `seen` → `NotApplied`; else `Conflict` with the server's values |
+//! | Matrix add / remove students | `add_students_to_class` (`ignore_already_enrolled`) / `remove_students_from_class` | harmless | `get_students_for_class`: all present (add) or all absent (remove) → `Applied`, else `NotApplied` |
+//! | Matrix grade | `set_grades_for_assignment` with one grade | "set to", as `update_user` | `get_grades_for_class`: ours → `Applied`; as `seen` → `NotApplied`; else `Conflict` with the server's grade, grader and time |
+//! | HUBmis | nothing: its API is read-only (`Unsupported`) | — | — |
 
 pub mod connection;
 pub mod error;
@@ -13,7 +35,7 @@ pub mod routes;
 pub mod wire;
 
 pub use connection::{Connection, ConnectionSettings};
-pub use error::{AuthProblem, ConnectorError, ReplyProblem};
+pub use error::{AuthProblem, ConnectorError, Disposition, ReplyProblem};
 pub use http::Item;
 pub use pace::{Limiter, Limits, Pace, RealPace, SharedPace, Ticket};
 pub use redact::{Redactor, Secret};
@@ -29,13 +51,39 @@ pub enum SendOutcome {
     Conflict(Value),
 }
 
+/// What a read after an uncertain outcome found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Settled {
+    /// The write is already in the system: its record there.
+    Applied(Value),
+    /// The write is not in the system (or sending it again is harmless): send it again.
+    NotApplied,
+    /// The system now holds something else that is neither ours nor what the desk saw: a
+    /// person must choose. The system's current values.
+    Conflict(Value),
+}
+
+/// What [`Connector::settle`] needs to know about the uncertain attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettleContext {
+    /// When the uncertain request started (by the pace's clock).
+    pub started_at: DateTime<Utc>,
+    /// Delivery batches the desk already stores for the write's target (PowerSchool).
+    pub known_batches: Vec<String>,
+}
+
+/// How far a server's clock may run behind the desk's when matching "created since the
+/// attempt started".
+pub(crate) const CLOCK_SLACK_SECS: i64 = 120;
+
 pub mod hubmis;
 pub mod matrix;
 pub mod powerschool;
 
 use chrono::{DateTime, Utc};
-use schooldesk_domain::{Operation, OutboxEntry, System};
+use schooldesk_domain::{System, Write};
 use std::sync::Arc;
+use uuid::Uuid;
 
 pub use hubmis::Hubmis;
 pub use matrix::Matrix;
@@ -169,103 +217,83 @@ impl Connector {
         }
     }
 
-    /// Sends one outbox entry. Payload shapes, per operation:
-    ///
-    /// - `SubmitAttendance`: OmniForge's `POST /attendance` body as is
-    ///   (`{studentId, sectionId?, period?, date, status, code?, note?, baseVersion?}`).
-    /// - `ImportRosterRecord`: `{publishedActionId, schemaId, record: {field: value…}}`.
-    /// - `SubmitForm`: PowerSchool's `POST submission` body as is
-    ///   (`{publishedActionId, submission: {dataItems: […]}}`).
-    /// - `CreateBatch`: `{deliveryTargetId}`; the batch comes back in `Applied` and must be
-    ///   stored before the entry is marked done (it is never fetched twice).
-    /// - `ResetBatch`: `{deliveryTargetId, batchId}`.
-    /// - `UpdateUser`: the attributes object (`{student_id, first_name, …}`).
-    /// - `AddStudentsToClass` / `RemoveStudentsFromClass`: `{class_id, user_ids: […]}`.
-    /// - `SetGrades`: `{assignment_id, grades: [{user_id, grade}…]}`.
-    pub async fn send(&self, entry: &OutboxEntry) -> Result<SendOutcome, ConnectorError> {
+    fn declined(&self, write: &Write) -> ConnectorError {
+        ConnectorError::Unsupported {
+            system: self.system(),
+            operation: write.operation().as_str().to_string(),
+        }
+    }
+
+    /// Refuses a write meant for another system (or for HUBmis, which takes none).
+    fn check_system(&self, write: &Write) -> Result<(), ConnectorError> {
         let system = self.system();
-        if entry.operation.system() != system {
+        if system == System::Hubmis {
+            return Err(self.declined(write));
+        }
+        if write.system() != system {
             return Err(ConnectorError::Unsupported {
                 system,
                 operation: format!(
                     "{} (an operation for {})",
-                    entry.operation.as_str(),
-                    entry.operation.system().display_name()
+                    write.operation().as_str(),
+                    write.system().display_name()
                 ),
             });
         }
-        let p = &entry.payload;
-        let field = |name: &str| -> Result<String, ConnectorError> {
-            match p.get(name) {
-                Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-                Some(Value::Number(n)) => Ok(n.to_string()),
-                _ => Err(ConnectorError::Validation {
-                    system,
-                    messages: vec![format!(
-                        "the queued {} has no '{name}'",
-                        entry.operation.as_str()
-                    )],
-                }),
-            }
-        };
-        match (self, entry.operation) {
-            (Connector::OmniForge(c), Operation::SubmitAttendance) => {
-                c.submit_attendance(entry.idempotency_key, p).await
-            }
-            (Connector::PowerSchool(c), Operation::ImportRosterRecord) => {
-                let record = p.get("record").cloned().unwrap_or(Value::Null);
-                c.import_roster_record(&field("publishedActionId")?, &field("schemaId")?, &record)
-                    .await
-            }
-            (Connector::PowerSchool(c), Operation::SubmitForm) => c.submit(p).await,
-            (Connector::PowerSchool(c), Operation::CreateBatch) => {
-                let batch = c.create_batch(&field("deliveryTargetId")?).await?;
-                Ok(SendOutcome::Applied(batch.raw))
-            }
-            (Connector::PowerSchool(c), Operation::ResetBatch) => {
-                c.reset_batch(&field("deliveryTargetId")?, &field("batchId")?)
-                    .await
-            }
-            (Connector::Matrix(c), Operation::UpdateUser) => c.update_user(p).await,
-            (
-                Connector::Matrix(c),
-                op @ (Operation::AddStudentsToClass | Operation::RemoveStudentsFromClass),
-            ) => {
-                let ids = matrix::id_list(p.get("user_ids"))?;
-                c.change_class_students(
-                    op == Operation::AddStudentsToClass,
-                    &field("class_id")?,
-                    &ids,
-                )
-                .await
-            }
-            (Connector::Matrix(c), Operation::SetGrades) => {
-                let grades = p
-                    .get("grades")
-                    .and_then(Value::as_array)
-                    .ok_or_else(|| {
-                        matrix::payload_error("grades must be an array of {user_id, grade}")
-                    })?
-                    .iter()
-                    .map(|g| {
-                        let get = |k: &str| match g.get(k) {
-                            Some(Value::String(s)) => Some(s.clone()),
-                            Some(Value::Number(n)) => Some(n.to_string()),
-                            _ => None,
-                        };
-                        Ok((
-                            get("user_id")
-                                .ok_or_else(|| matrix::payload_error("a grade has no user_id"))?,
-                            get("grade").unwrap_or_default(),
-                        ))
-                    })
-                    .collect::<Result<Vec<_>, ConnectorError>>()?;
-                c.set_grades(&field("assignment_id")?, &grades).await
-            }
-            (_, op) => Err(ConnectorError::Unsupported {
-                system,
-                operation: op.as_str().to_string(),
+        Ok(())
+    }
+
+    /// What will be sent for `write`, for the receipt: `{"method", "route", "query"?,
+    /// "headers"?, "body"?}` (the query as `[name, value]` pairs). Never a secret: keys are
+    /// added when the request goes out and are not part of it. A write that cannot be sent
+    /// gives `{"method": null, "route": null, "problem": …}`.
+    pub fn request_for(&self, write: &Write, idempotency_key: Uuid) -> Value {
+        let call = self.check_system(write).and_then(|()| match self {
+            Connector::OmniForge(c) => c.write_call(write, idempotency_key),
+            Connector::PowerSchool(c) => c.write_call(write),
+            Connector::Matrix(c) => c.write_call(write),
+            Connector::Hubmis(_) => Err(self.declined(write)),
+        });
+        match call {
+            Ok(call) => self.http().describe_call(&call),
+            Err(e) => serde_json::json!({
+                "method": null,
+                "route": null,
+                "problem": e.user_message(),
             }),
+        }
+    }
+
+    /// Sends one write (see "Exactly once, per operation" above). An `Err` says by its
+    /// [`ConnectorError::disposition`] how the outbox treats it.
+    pub async fn send_write(
+        &self,
+        write: &Write,
+        idempotency_key: Uuid,
+    ) -> Result<SendOutcome, ConnectorError> {
+        self.check_system(write)?;
+        match self {
+            Connector::OmniForge(c) => c.send_write(write, idempotency_key).await,
+            Connector::PowerSchool(c) => c.send_write(write).await,
+            Connector::Matrix(c) => c.send_write(write).await,
+            Connector::Hubmis(_) => Err(self.declined(write)),
+        }
+    }
+
+    /// After an uncertain outcome, reads the system to learn whether `write` was applied,
+    /// before anything is sent again (see "Exactly once, per operation" above).
+    pub async fn settle(
+        &self,
+        write: &Write,
+        ctx: &SettleContext,
+    ) -> Result<Settled, ConnectorError> {
+        self.check_system(write)?;
+        match self {
+            // The same Idempotency-Key goes out again: resending cannot apply it twice.
+            Connector::OmniForge(_) => Ok(Settled::NotApplied),
+            Connector::PowerSchool(c) => c.settle(write, ctx).await,
+            Connector::Matrix(c) => c.settle(write).await,
+            Connector::Hubmis(_) => Err(self.declined(write)),
         }
     }
 }

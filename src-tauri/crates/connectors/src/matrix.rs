@@ -11,17 +11,18 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use schooldesk_domain::{
     AttendanceMark, AttendanceStatus, Enrollment, Grade, Guardian, MarkState, School, Section,
-    Source, Student, StudentGuardian, System,
+    Source, Student, StudentGuardian, System, Write, MATRIX_USER_FIELDS,
 };
 use serde::Deserialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 use crate::error::{AuthProblem, ConnectorError, ReplyProblem};
-use crate::http::{items, kind_of, Auth, Call, Http, Item, Reply, Retry};
+use crate::http::{items, Auth, Call, Http, Item, Reply, Retry};
 use crate::redact::Secret;
 use crate::routes::Route;
 use crate::wire::{normalise_grade, opt_string, parse_date, string};
-use crate::SendOutcome;
+use crate::{SendOutcome, Settled};
 
 const SYSTEM: System = System::Matrix;
 
@@ -388,63 +389,239 @@ impl Matrix {
             .await
     }
 
-    /// `update_user`: `attributes` is a JSON object; users are matched by userid, student
-    /// ID, teacher ID or name and birth date.
-    pub async fn update_user(&self, attributes: &Value) -> Result<SendOutcome, ConnectorError> {
-        let Value::Object(map) = attributes else {
-            return Err(payload_error("update_user wants an object of attributes"));
-        };
-        let mut call = Self::function(&ROUTES.update_user).retry(Retry::OnlyRateLimited);
-        for (k, v) in map {
-            if NEVER_SENT.iter().any(|f| k.eq_ignore_ascii_case(f)) {
-                continue;
+    /// The request for a write.
+    pub(crate) fn write_call(&self, write: &Write) -> Result<Call, ConnectorError> {
+        let call = match write {
+            Write::UpdateUser {
+                match_field,
+                match_value,
+                set,
+                ..
+            } => {
+                check_user_update(match_field, match_value, set)?;
+                let mut call = Self::function(&ROUTES.update_user).query(match_field, match_value);
+                for (k, v) in set {
+                    call = call.query(k, v);
+                }
+                call
             }
-            call = call.query(k, scalar(v));
-        }
-        Ok(SendOutcome::Applied(self.call(call).await?))
-    }
-
-    /// Enrols (`add = true`) or unenrols students. Enrolment ignores students already in
-    /// the class, so sending the same change twice is harmless.
-    pub async fn change_class_students(
-        &self,
-        add: bool,
-        class_id: &str,
-        user_ids: &[String],
-    ) -> Result<SendOutcome, ConnectorError> {
-        let route = if add {
-            &ROUTES.add_students_to_class
-        } else {
-            &ROUTES.remove_students_from_class
+            Write::AddStudents {
+                class_id,
+                student_ids,
+            }
+            | Write::RemoveStudents {
+                class_id,
+                student_ids,
+            } => {
+                let add = matches!(write, Write::AddStudents { .. });
+                if student_ids.is_empty() {
+                    return Err(payload_error("name at least one student"));
+                }
+                let route = if add {
+                    &ROUTES.add_students_to_class
+                } else {
+                    &ROUTES.remove_students_from_class
+                };
+                let mut call = Self::function(route).query("class_id", class_id);
+                for id in student_ids {
+                    call = call.query("user_ids[]", id);
+                }
+                if add {
+                    // Enrolling someone already in the class is then not an error, so the
+                    // same change twice is harmless.
+                    call = call.query("ignore_already_enrolled", "true");
+                }
+                call
+            }
+            Write::SetGrade {
+                assignment_id,
+                student_id,
+                grade,
+                ..
+            } => Self::function(&ROUTES.set_grades_for_assignment)
+                .query("assignment_id", assignment_id)
+                .query("grades[][user_id]", student_id)
+                .query("grades[][grade]", grade),
+            other => {
+                return Err(ConnectorError::Unsupported {
+                    system: SYSTEM,
+                    operation: other.operation().as_str().to_string(),
+                })
+            }
         };
-        let mut call = Self::function(route)
-            .retry(Retry::OnlyRateLimited)
-            .query("class_id", class_id);
-        for id in user_ids {
-            call = call.query("user_ids[]", id);
-        }
-        if add {
-            call = call.query("ignore_already_enrolled", "true");
-        }
+        // Matrix's writes are GETs, but not reads: network trouble is never retried here
+        // (the outbox settles it by reading first); a 429 or lockout is refused before
+        // anything is done and is.
+        Ok(call.retry(Retry::OnlyRateLimited))
+    }
+
+    pub(crate) async fn send_write(&self, write: &Write) -> Result<SendOutcome, ConnectorError> {
+        let call = self.write_call(write)?;
         Ok(SendOutcome::Applied(self.call(call).await?))
     }
 
-    /// `set_grades_for_assignment`: grades as `grades[][user_id]=…&grades[][grade]=…`.
-    pub async fn set_grades(
-        &self,
-        assignment_id: &str,
-        grades: &[(String, String)],
-    ) -> Result<SendOutcome, ConnectorError> {
-        let mut call = Self::function(&ROUTES.set_grades_for_assignment)
-            .retry(Retry::OnlyRateLimited)
-            .query("assignment_id", assignment_id);
-        for (user, grade) in grades {
-            call = call
-                .query("grades[][user_id]", user)
-                .query("grades[][grade]", grade);
+    /// After an uncertain outcome: was the write applied? (See the crate's table.)
+    pub(crate) async fn settle(&self, write: &Write) -> Result<Settled, ConnectorError> {
+        match write {
+            Write::UpdateUser {
+                user_id, set, seen, ..
+            } => {
+                let users = self.users_with_ids(std::slice::from_ref(user_id)).await?;
+                let Some(user) = users.into_iter().find(|u| u.wire.id == *user_id) else {
+                    return Err(ConnectorError::NotFound {
+                        system: SYSTEM,
+                        detail: format!("user {user_id} is not in Matrix"),
+                    });
+                };
+                let current = |k: &str| text(user.raw.get(k));
+                if set.iter().all(|(k, v)| current(k) == v.trim()) {
+                    return Ok(Settled::Applied(user.raw));
+                }
+                let untouched = set.keys().all(|k| match seen.get(k) {
+                    Some(was) => current(k) == was.trim(),
+                    None => true,
+                });
+                if untouched {
+                    return Ok(Settled::NotApplied);
+                }
+                Ok(Settled::Conflict(Value::Object(
+                    set.keys()
+                        .map(|k| (k.clone(), user.raw.get(k).cloned().unwrap_or(Value::Null)))
+                        .collect(),
+                )))
+            }
+            Write::AddStudents {
+                class_id,
+                student_ids,
+            }
+            | Write::RemoveStudents {
+                class_id,
+                student_ids,
+            } => {
+                let add = matches!(write, Write::AddStudents { .. });
+                let roster = self.students_for_class(class_id).await?;
+                let enrolled = |id: &String| {
+                    roster
+                        .iter()
+                        .any(|s| s.wire.id == *id && !s.wire.unenrolled)
+                };
+                let done = student_ids.iter().all(|id| enrolled(id) == add);
+                Ok(if done {
+                    Settled::Applied(serde_json::json!({
+                        "class_id": class_id,
+                        "user_ids": student_ids,
+                    }))
+                } else {
+                    Settled::NotApplied
+                })
+            }
+            Write::SetGrade {
+                class_id,
+                assignment_id,
+                student_id,
+                grade,
+                seen,
+            } => {
+                let grades = self.grades_for_class(class_id).await?;
+                let server = grades
+                    .iter()
+                    .filter(|g| g.wire.user_id == *student_id)
+                    .find_map(|g| assignment_raw(&g.raw, assignment_id));
+                let server_grade = server
+                    .as_ref()
+                    .map(|a| text(a.get("grade")))
+                    .filter(|g| !g.is_empty());
+                let ours = Some(grade.trim()).filter(|g| !g.is_empty());
+                let was = seen.as_deref().map(str::trim).filter(|g| !g.is_empty());
+                if server_grade.as_deref() == ours {
+                    return Ok(Settled::Applied(server.unwrap_or(Value::Null)));
+                }
+                if server_grade.as_deref() == was {
+                    return Ok(Settled::NotApplied);
+                }
+                let mut conflict = serde_json::Map::new();
+                conflict.insert(
+                    "grade".into(),
+                    server_grade.map_or(Value::Null, Value::from),
+                );
+                for (from, to) in [("submitted_at", "at"), ("grader_id", "by")] {
+                    if let Some(v) = server.as_ref().and_then(|a| a.get(from)) {
+                        if !v.is_null() {
+                            conflict.insert(to.into(), v.clone());
+                        }
+                    }
+                }
+                Ok(Settled::Conflict(Value::Object(conflict)))
+            }
+            other => Err(ConnectorError::Unsupported {
+                system: SYSTEM,
+                operation: other.operation().as_str().to_string(),
+            }),
         }
-        Ok(SendOutcome::Applied(self.call(call).await?))
     }
+}
+
+/// Checks a user update before it goes out: documented fields only (never `password` or
+/// `ssn`), and a way of finding the user that Matrix will actually use.
+fn check_user_update(
+    match_field: &str,
+    match_value: &str,
+    set: &BTreeMap<String, String>,
+) -> Result<(), ConnectorError> {
+    // Matrix finds the user by the first of these it is given.
+    const MATCH_ORDER: [&str; 3] = ["userid", "student_id", "teacher_id"];
+    let Some(rank) = MATCH_ORDER.iter().position(|f| *f == match_field) else {
+        return Err(payload_error(&format!(
+            "Matrix finds a user by userid, student_id or teacher_id, not by '{match_field}'"
+        )));
+    };
+    if match_value.trim().is_empty() {
+        return Err(payload_error(&format!("the user's {match_field} is empty")));
+    }
+    if set.is_empty() {
+        return Err(payload_error("name at least one field to change"));
+    }
+    for field in set.keys() {
+        if NEVER_SENT.iter().any(|f| field.eq_ignore_ascii_case(f)) {
+            return Err(payload_error(&format!(
+                "'{field}' is never sent by Schooldesk; change it in Matrix itself"
+            )));
+        }
+        if !MATRIX_USER_FIELDS.contains(&field.as_str()) {
+            return Err(payload_error(&format!(
+                "'{field}' is not a user field Schooldesk can change (it can change {})",
+                MATRIX_USER_FIELDS.join(", ")
+            )));
+        }
+        if let Some(r) = MATCH_ORDER.iter().position(|f| f == field) {
+            if r <= rank {
+                return Err(payload_error(&format!(
+                    "'{field}' cannot be changed in a write that finds the user by {match_field}: Matrix would look the user up by the new value"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A value as text, the way Matrix's arguments carry it (`null` is empty).
+fn text(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// One assignment of a student's grade info (`grading_periods[].assignments[]`).
+fn assignment_raw(raw: &Value, assignment_id: &str) -> Option<Value> {
+    raw.get("grading_periods")?
+        .as_array()?
+        .iter()
+        .filter_map(|p| p.get("assignments").and_then(Value::as_array))
+        .flatten()
+        .find(|a| text(a.get("id")) == assignment_id.trim())
+        .cloned()
 }
 
 fn scalar(v: &Value) -> String {
@@ -459,18 +636,6 @@ pub(crate) fn payload_error(detail: &str) -> ConnectorError {
     ConnectorError::Validation {
         system: SYSTEM,
         messages: vec![detail.to_string()],
-    }
-}
-
-/// Reads an id list from a payload (`[1, "2"]`).
-pub(crate) fn id_list(v: Option<&Value>) -> Result<Vec<String>, ConnectorError> {
-    match v {
-        Some(Value::Array(list)) => Ok(list.iter().map(scalar).collect()),
-        Some(other) => Err(payload_error(&format!(
-            "user_ids must be an array, got {}",
-            kind_of(other)
-        ))),
-        None => Err(payload_error("user_ids is missing")),
     }
 }
 

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use schooldesk_domain::{
-    AttendanceMark, AttendanceStatus, Enrollment, Guardian, MarkState, School, Section, Source,
-    Student, StudentGuardian, System,
+    AttendanceMark, AttendanceStatus, Enrollment, Guardian, MarkState, MarkWrite, School, Section,
+    Source, Student, StudentGuardian, System, Write,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -464,21 +464,86 @@ impl OmniForge {
         self.list(q.apply(call)).await
     }
 
+    /// The request for a write (only marks go to OmniForge).
+    pub(crate) fn write_call(&self, write: &Write, key: Uuid) -> Result<Call, ConnectorError> {
+        match write {
+            Write::Mark(m) => Ok(mark_call(key, mark_body(m, m.base_version))),
+            other => Err(not_ours(other)),
+        }
+    }
+
+    /// Sends a mark. With no `base_version` (the desk never saw the server's mark) the
+    /// server's mark is read first, so a teacher's mark is never overwritten unseen.
+    pub(crate) async fn send_write(
+        &self,
+        write: &Write,
+        key: Uuid,
+    ) -> Result<SendOutcome, ConnectorError> {
+        let Write::Mark(m) = write else {
+            return Err(not_ours(write));
+        };
+        let mut base = m.base_version;
+        if base.is_none() {
+            if let Some(server) = self.server_mark(m).await? {
+                match compare(m, &server.wire) {
+                    Compared::Same => return Ok(SendOutcome::Applied(server.raw)),
+                    Compared::Differs => return Ok(SendOutcome::Conflict(server.raw)),
+                    // Same status and code, another note: the note is added against the
+                    // version just read, so a change in between still conflicts.
+                    Compared::NoteDiffers => match server.wire.version {
+                        Some(v) => base = Some(v),
+                        None => return Ok(SendOutcome::Conflict(server.raw)),
+                    },
+                }
+            }
+        }
+        self.submit_attendance(key, mark_body(m, base)).await
+    }
+
+    /// The server's mark for the same student, section, period and day, if it has one.
+    pub async fn server_mark(&self, m: &MarkWrite) -> Result<Option<Item<Mark>>, ConnectorError> {
+        let organization = match &m.section_id {
+            Some(_) => None,
+            // Marks without a section are listed by school only.
+            None => {
+                let person = self.person(&m.student_id).await?;
+                match person.wire.organization_id {
+                    Some(org) => Some(org),
+                    None => {
+                        return Err(ConnectorError::Validation {
+                            system: SYSTEM,
+                            messages: vec![format!(
+                                "student {} has no school in OmniForge, so Schooldesk cannot check the mark already there before sending; give the mark a class or sync again",
+                                m.student_id
+                            )],
+                        })
+                    }
+                }
+            }
+        };
+        let mut q = ListQuery::default();
+        loop {
+            let page = self
+                .attendance(m.date, m.section_id.as_deref(), organization.as_deref(), &q)
+                .await?;
+            if let Some(found) = page.items.into_iter().find(|i| same_slot(m, &i.wire)) {
+                return Ok(Some(found));
+            }
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => return Ok(None),
+            }
+        }
+    }
+
     /// `POST /attendance` with the outbox entry's idempotency key: the same key again returns
     /// the same mark and changes nothing, so a retry after a lost reply is safe.
     pub async fn submit_attendance(
         &self,
         idempotency_key: Uuid,
-        payload: &Value,
+        body: Value,
     ) -> Result<SendOutcome, ConnectorError> {
-        let call = Call::new(
-            &ROUTES.submit_attendance,
-            ROUTES.submit_attendance.path.into(),
-        )
-        .header("idempotency-key", &idempotency_key.to_string())
-        .json(payload.clone())
-        // Idempotent by its key: network trouble may be retried.
-        .retry(Retry::Safe);
+        let call = mark_call(idempotency_key, body);
         let reply = self
             .http
             .send(&call, Auth::Bearer(&self.key), classify_write)
@@ -492,6 +557,102 @@ impl OmniForge {
             return Ok(SendOutcome::Conflict(current));
         }
         Ok(SendOutcome::Applied(v.get("data").cloned().unwrap_or(v)))
+    }
+}
+
+fn not_ours(write: &Write) -> ConnectorError {
+    ConnectorError::Unsupported {
+        system: SYSTEM,
+        operation: write.operation().as_str().to_string(),
+    }
+}
+
+fn mark_call(key: Uuid, body: Value) -> Call {
+    Call::new(
+        &ROUTES.submit_attendance,
+        ROUTES.submit_attendance.path.into(),
+    )
+    .header("idempotency-key", &key.to_string())
+    .json(body)
+    // Idempotent by its key: network trouble may be retried.
+    .retry(Retry::Safe)
+}
+
+/// The note OmniForge receives: the mark's note with the minutes late appended, since the
+/// body has no field for them.
+pub fn note_for(m: &MarkWrite) -> Option<String> {
+    let note = m.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    match (note, m.minutes_late) {
+        (Some(t), Some(n)) if t.contains(&late_text(n)) => Some(t.to_string()),
+        (Some(t), Some(n)) => Some(format!("{t}; {}", late_text(n))),
+        (None, Some(n)) => Some(late_text(n)),
+        (note, None) => note.map(str::to_string),
+    }
+}
+
+fn late_text(minutes: u32) -> String {
+    format!("arrived {minutes} min late")
+}
+
+/// `POST /attendance`'s body for a mark.
+pub fn mark_body(m: &MarkWrite, base_version: Option<i64>) -> Value {
+    let mut b = serde_json::Map::new();
+    b.insert("studentId".into(), Value::from(m.student_id.as_str()));
+    if let Some(s) = &m.section_id {
+        b.insert("sectionId".into(), Value::from(s.as_str()));
+    }
+    if let Some(p) = &m.period {
+        b.insert("period".into(), Value::from(p.as_str()));
+    }
+    b.insert(
+        "date".into(),
+        Value::from(m.date.format("%Y-%m-%d").to_string()),
+    );
+    b.insert("status".into(), Value::from(m.status.as_str()));
+    if let Some(c) = &m.code {
+        b.insert("code".into(), Value::from(c.as_str()));
+    }
+    if let Some(n) = note_for(m) {
+        b.insert("note".into(), Value::from(n));
+    }
+    if let Some(v) = base_version {
+        b.insert("baseVersion".into(), Value::from(v));
+    }
+    Value::Object(b)
+}
+
+fn blank(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Whether a server mark is for the same student, section, period and day.
+fn same_slot(m: &MarkWrite, server: &Mark) -> bool {
+    server.student_id == m.student_id
+        && blank(server.section_id.as_deref()) == blank(m.section_id.as_deref())
+        && blank(server.period.as_deref()) == blank(m.period.as_deref())
+        && parse_date(&server.date) == Some(m.date)
+}
+
+enum Compared {
+    Same,
+    NoteDiffers,
+    Differs,
+}
+
+/// Our mark against the server's: status and code decide (a code we do not set is the
+/// server's to choose); a note we add that the server lacks is sent, one we lack is kept.
+fn compare(m: &MarkWrite, server: &Mark) -> Compared {
+    let status_same = server.status.trim().eq_ignore_ascii_case(m.status.as_str());
+    let code_same = match blank(m.code.as_deref()) {
+        None => true,
+        Some(c) => blank(server.code.as_deref()).is_some_and(|s| s.eq_ignore_ascii_case(c)),
+    };
+    if !(status_same && code_same) {
+        return Compared::Differs;
+    }
+    match note_for(m) {
+        Some(n) if blank(server.note.as_deref()) != Some(n.trim()) => Compared::NoteDiffers,
+        _ => Compared::Same,
     }
 }
 

@@ -1,20 +1,21 @@
 //! PowerSchool Enrollment (formerly InfoSnap) API v1: HTTP Basic with the key as user name,
 //! bad credentials answered with a 500, paged record lists wrapped in a one-element array.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use schooldesk_domain::{
     Checklist, ChecklistEntry, ChecklistItem, EnrollmentRecord, EnrollmentRecordKind, Source,
-    System,
+    System, Write,
 };
 use serde::Deserialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 use crate::error::{AuthProblem, ConnectorError, ReplyProblem};
-use crate::http::{from_value, items, kind_of, Auth, Call, Http, Item, Reply};
+use crate::http::{from_value, items, kind_of, Auth, Call, Http, Item, Reply, Retry};
 use crate::redact::Secret;
 use crate::routes::Route;
 use crate::wire::{normalise_grade, opt_string, parse_date, string};
-use crate::SendOutcome;
+use crate::{SendOutcome, SettleContext, Settled, CLOCK_SLACK_SECS};
 
 const SYSTEM: System = System::PowerSchool;
 
@@ -462,54 +463,205 @@ impl PowerSchool {
         self.http.download(url.trim()).await
     }
 
-    /// Imports (creates or updates) one roster record. PowerSchool answers 200 either way;
-    /// `"status": "Error"` is a refusal of the data.
-    pub async fn import_roster_record(
-        &self,
-        action_id: &str,
-        schema_id: &str,
-        record: &Value,
-    ) -> Result<SendOutcome, ConnectorError> {
-        let r = &ROUTES.import_roster_record;
-        let call = Call::new(r, r.fill(&[("id", action_id), ("schemaId", schema_id)]))
-            .json(record.clone());
-        let v = self.get_json(call).await?;
-        let result: ImportResult = from_value(SYSTEM, v.clone())?;
-        if result.status.eq_ignore_ascii_case("success") {
-            Ok(SendOutcome::Applied(v))
-        } else {
-            Err(ConnectorError::Validation {
-                system: SYSTEM,
-                messages: if result.errors.is_empty() {
-                    vec![format!("import answered status '{}'", result.status)]
-                } else {
-                    result.errors
-                },
-            })
+    /// The request for a write.
+    pub(crate) fn write_call(&self, write: &Write) -> Result<Call, ConnectorError> {
+        Ok(match write {
+            Write::ImportRosterRecord {
+                action_id,
+                schema_id,
+                record,
+            } => {
+                let r = &ROUTES.import_roster_record;
+                Call::new(r, r.fill(&[("id", action_id), ("schemaId", schema_id)]))
+                    .json(string_map(record))
+            }
+            Write::SubmitForm {
+                action_id,
+                data_items,
+            } => {
+                let r = &ROUTES.submit;
+                let items: Vec<Value> = data_items
+                    .iter()
+                    .map(|(k, v)| serde_json::json!({"fieldName": k, "value": v}))
+                    .collect();
+                // The document shows the action id as a number.
+                let action = action_id
+                    .trim()
+                    .parse::<u64>()
+                    .map_or_else(|_| Value::from(action_id.as_str()), Value::from);
+                Call::new(r, r.path.into()).json(serde_json::json!({
+                    "publishedActionId": action,
+                    "submission": {"dataItems": items},
+                }))
+            }
+            Write::CreateBatch { target_id } => {
+                let r = &ROUTES.create_batch;
+                Call::new(r, r.fill(&[("id", target_id)]))
+            }
+            Write::ResetBatch {
+                target_id,
+                batch_id,
+            } => {
+                let r = &ROUTES.reset_batch;
+                Call::new(r, r.fill(&[("id", target_id), ("batchId", batch_id)]))
+            }
+            other => return Err(not_ours(other)),
+        }
+        // Each of these changes state each time (or cannot be told apart from doing so):
+        // only a 429, refused before anything was done, is retried here.
+        .retry(Retry::OnlyRateLimited))
+    }
+
+    /// Sends a write. `createbatch`'s batch comes back in `Applied` and must be stored
+    /// before the entry is marked done (it is never fetched twice).
+    pub(crate) async fn send_write(&self, write: &Write) -> Result<SendOutcome, ConnectorError> {
+        let call = self.write_call(write)?;
+        match write {
+            Write::ImportRosterRecord { .. } => {
+                let v = self.get_json(call).await?;
+                let result: ImportResult = from_value(SYSTEM, v.clone())?;
+                refused_unless_success(&result, "import")?;
+                Ok(SendOutcome::Applied(v))
+            }
+            Write::SubmitForm { .. } => {
+                let v = reply_value(&self.call(call).await?)?;
+                if let Ok(result) = serde_json::from_value::<ImportResult>(v.clone()) {
+                    refused_unless_success(&result, "submission")?;
+                }
+                Ok(SendOutcome::Applied(v))
+            }
+            Write::CreateBatch { .. } => {
+                let raw = self.get_json(call).await?;
+                let _: Batch = from_value(SYSTEM, raw.clone())?;
+                Ok(SendOutcome::Applied(raw))
+            }
+            Write::ResetBatch { .. } => {
+                self.call(call).await?;
+                Ok(SendOutcome::Applied(Value::Null))
+            }
+            other => Err(not_ours(other)),
         }
     }
 
-    /// `POST submission`: one family's form, submitted on their behalf. Like an import, a
-    /// refusal may come as `"status": "Error"` with a 200.
-    pub async fn submit(&self, body: &Value) -> Result<SendOutcome, ConnectorError> {
-        let r = &ROUTES.submit;
-        let reply = self
-            .call(Call::new(r, r.path.into()).json(body.clone()))
+    /// After an uncertain outcome: was the write applied? (See the crate's table.)
+    pub(crate) async fn settle(
+        &self,
+        write: &Write,
+        ctx: &SettleContext,
+    ) -> Result<Settled, ConnectorError> {
+        match write {
+            Write::ImportRosterRecord {
+                action_id, record, ..
+            } => {
+                let Some((key, external)) = external_id(record) else {
+                    // Without an external id the import cannot have matched or created a
+                    // record (the server requires one), so nothing can have been applied.
+                    return Ok(Settled::NotApplied);
+                };
+                let found = self
+                    .find_record(&ROUTES.roster_records, action_id, |raw| {
+                        item_of(raw, &key).is_some_and(|v| same_text(&v, &external))
+                    })
+                    .await?;
+                Ok(match found {
+                    Some(raw) if holds_all(&raw, record) => Settled::Applied(raw),
+                    _ => Settled::NotApplied,
+                })
+            }
+            Write::SubmitForm {
+                action_id,
+                data_items,
+            } => {
+                let since = ctx.started_at - chrono::Duration::seconds(CLOCK_SLACK_SECS);
+                let found = self
+                    .find_record(&ROUTES.submission_records, action_id, |raw| {
+                        holds_all(raw, data_items)
+                            && raw
+                                .get("submitted")
+                                .and_then(Value::as_str)
+                                .and_then(parse_utc)
+                                .is_some_and(|at| at >= since)
+                    })
+                    .await?;
+                Ok(found.map_or(Settled::NotApplied, Settled::Applied))
+            }
+            Write::CreateBatch { target_id } => {
+                self.reset_lost_batches(target_id, ctx).await?;
+                Ok(Settled::NotApplied)
+            }
+            // Resetting again is harmless, and writes to one target go out in order.
+            Write::ResetBatch { .. } => Ok(Settled::NotApplied),
+            other => Err(not_ours(other)),
+        }
+    }
+
+    /// Pages through a published action's records (as large pages as the server serves)
+    /// until `wanted` matches one.
+    async fn find_record(
+        &self,
+        route: &Route,
+        action_id: &str,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Result<Option<Value>, ConnectorError> {
+        let mut page = 1;
+        loop {
+            let p = self.records(route, action_id, page, MAX_PAGE).await?;
+            if let Some(found) = p.records.into_iter().find(|r| wanted(&r.raw)) {
+                return Ok(Some(found.raw));
+            }
+            if page >= p.meta.page_count || p.meta.page_count == 0 {
+                return Ok(None);
+            }
+            page += 1;
+        }
+    }
+
+    /// A `createbatch` whose answer was lost took records out of the pool, and
+    /// `getbatches` cannot give them back: every batch the desk does not know, created since
+    /// the lost request began, is reset so its records return to the pool. Returns the ids
+    /// reset.
+    pub async fn reset_lost_batches(
+        &self,
+        target_id: &str,
+        ctx: &SettleContext,
+    ) -> Result<Vec<String>, ConnectorError> {
+        let since = ctx.started_at - chrono::Duration::seconds(CLOCK_SLACK_SECS);
+        let batches = self
+            .batches(target_id, Some(since.date_naive()), false)
             .await?;
-        let v = reply_value(&reply)?;
-        if let Ok(result) = serde_json::from_value::<ImportResult>(v.clone()) {
-            if !result.status.eq_ignore_ascii_case("success") {
-                return Err(ConnectorError::Validation {
-                    system: SYSTEM,
-                    messages: if result.errors.is_empty() {
-                        vec![format!("submission answered status '{}'", result.status)]
-                    } else {
-                        result.errors
-                    },
-                });
+        let mut reset = Vec::new();
+        for b in batches {
+            let id = b.wire.id.trim();
+            if ctx
+                .known_batches
+                .iter()
+                .any(|k| k.trim().eq_ignore_ascii_case(id))
+            {
+                continue;
+            }
+            let created = b.wire.date.as_deref().and_then(parse_utc);
+            // A batch without a readable date is reset too: leaving the lost batch's
+            // records out of delivery would be worse than delivering some twice.
+            if created.is_some_and(|at| at < since) {
+                continue;
+            }
+            let r = &ROUTES.reset_batch;
+            let call = Call::new(r, r.fill(&[("id", target_id), ("batchId", id)]))
+                .retry(Retry::OnlyRateLimited);
+            match self.call(call).await {
+                Ok(_) | Err(ConnectorError::NotFound { .. }) => reset.push(id.to_string()),
+                Err(e) => return Err(e),
             }
         }
-        Ok(SendOutcome::Applied(v))
+        if !reset.is_empty() {
+            tracing::info!(
+                system = %SYSTEM,
+                target = target_id,
+                batches = ?reset,
+                "reset delivery batches left by a createbatch whose answer was lost"
+            );
+        }
+        Ok(reset)
     }
 
     /// `createbatch` takes records out of the delivery pool: it is never retried after it may
@@ -524,21 +676,87 @@ impl PowerSchool {
             raw,
         })
     }
+}
 
-    /// `resetbatch`: 204 when done, 404 when the batch does not exist.
-    pub async fn reset_batch(
-        &self,
-        target_id: &str,
-        batch_id: &str,
-    ) -> Result<SendOutcome, ConnectorError> {
-        let r = &ROUTES.reset_batch;
-        self.call(Call::new(
-            r,
-            r.fill(&[("id", target_id), ("batchId", batch_id)]),
-        ))
-        .await?;
-        Ok(SendOutcome::Applied(Value::Null))
+fn not_ours(write: &Write) -> ConnectorError {
+    ConnectorError::Unsupported {
+        system: SYSTEM,
+        operation: write.operation().as_str().to_string(),
     }
+}
+
+fn refused_unless_success(result: &ImportResult, what: &str) -> Result<(), ConnectorError> {
+    if result.status.eq_ignore_ascii_case("success") {
+        return Ok(());
+    }
+    Err(ConnectorError::Validation {
+        system: SYSTEM,
+        messages: if result.errors.is_empty() {
+            vec![format!("the {what} answered status '{}'", result.status)]
+        } else {
+            result.errors.clone()
+        },
+    })
+}
+
+fn string_map(map: &BTreeMap<String, String>) -> Value {
+    Value::Object(
+        map.iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+            .collect(),
+    )
+}
+
+/// The record's external id field (`stu_ExternalID` first, else any `…ExternalID`) and value.
+fn external_id(record: &BTreeMap<String, String>) -> Option<(String, String)> {
+    record
+        .get_key_value("stu_ExternalID")
+        .or_else(|| record.iter().find(|(k, _)| k.ends_with("ExternalID")))
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k.clone(), v.clone()))
+}
+
+/// One data item of a record: `dataItems` as an object (`{field: value}`), or as the list
+/// form submissions use (`[{fieldName, value}]`).
+fn item_of(raw: &Value, field: &str) -> Option<Value> {
+    match raw.get("dataItems")? {
+        Value::Object(m) => m.get(field).cloned(),
+        Value::Array(list) => list
+            .iter()
+            .find(|i| i.get("fieldName").and_then(Value::as_str) == Some(field))
+            .and_then(|i| i.get("value").cloned()),
+        _ => None,
+    }
+}
+
+/// The server trims what it stores and may answer numbers: compare as trimmed text.
+fn same_text(server: &Value, ours: &str) -> bool {
+    let text = match server {
+        Value::String(s) => s.trim().to_string(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    text == ours.trim()
+}
+
+fn holds_all(raw: &Value, fields: &BTreeMap<String, String>) -> bool {
+    fields.iter().all(|(k, v)| match item_of(raw, k) {
+        Some(server) => same_text(&server, v),
+        None => v.trim().is_empty(),
+    })
+}
+
+/// PowerSchool's UTC times, with or without the `Z`.
+fn parse_utc(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(s.trim_end_matches('Z'), "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|t| t.and_utc())
+        })
 }
 
 fn reply_value(reply: &Reply) -> Result<Value, ConnectorError> {

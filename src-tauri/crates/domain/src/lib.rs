@@ -8,8 +8,10 @@ mod model;
 mod outbox;
 mod sensitive;
 mod system;
+mod write;
 
 pub use model::*;
 pub use outbox::*;
 pub use sensitive::strip_never_stored;
 pub use system::{System, UnknownSystem};
+pub use write::{mark_entity_key, MarkWrite, Write, MATRIX_USER_FIELDS};

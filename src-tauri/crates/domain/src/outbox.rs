@@ -4,7 +4,7 @@ use serde_json::Value;
 use std::time::Duration;
 use uuid::Uuid;
 
-use crate::System;
+use crate::{System, Write};
 
 /// The life of a queued write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -18,17 +18,25 @@ pub enum OutboxState {
     Done,
     /// The system holds a different version; a person must choose.
     Conflict,
-    /// The system refused it for good (bad data, no permission); a person must look.
+    /// The system refused it for good (bad data), or it failed too often; a person must look
+    /// and may retry or discard it.
     Failed,
+    /// Its system needs attention (credentials, permission, a network that redirects or
+    /// answers with something that is not the system): kept, and sent once `connect` fixes it.
+    Held,
+    /// A person chose not to send it; kept as a receipt.
+    Discarded,
 }
 
 impl OutboxState {
-    pub const ALL: [OutboxState; 5] = [
+    pub const ALL: [OutboxState; 7] = [
         OutboxState::Pending,
         OutboxState::Sending,
         OutboxState::Done,
         OutboxState::Conflict,
         OutboxState::Failed,
+        OutboxState::Held,
+        OutboxState::Discarded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +46,8 @@ impl OutboxState {
             OutboxState::Done => "done",
             OutboxState::Conflict => "conflict",
             OutboxState::Failed => "failed",
+            OutboxState::Held => "held",
+            OutboxState::Discarded => "discarded",
         }
     }
 
@@ -48,6 +58,12 @@ impl OutboxState {
     /// Whether replay still has work to do for this entry.
     pub fn is_open(self) -> bool {
         matches!(self, OutboxState::Pending | OutboxState::Sending)
+    }
+
+    /// Whether the write has not reached its system and a person (or `connect`) can still
+    /// send it: everything but Done and Discarded.
+    pub fn is_unsettled(self) -> bool {
+        !matches!(self, OutboxState::Done | OutboxState::Discarded)
     }
 }
 
@@ -123,13 +139,33 @@ pub struct OutboxEntry {
     /// What the write is about (e.g. `attendance:<student>:<section>:<period>:<date>`);
     /// writes to one entity are replayed in order.
     pub entity_key: String,
-    pub payload: Value,
+    pub write: Write,
     pub state: OutboxState,
     pub attempts: u32,
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A request went out and no answer was recorded (lost reply, timeout, crash while
+    /// sending): the next attempt first reads the system to settle what happened.
+    pub uncertain: bool,
+    /// What a person decided about it (`kept_mine`, `took_theirs`, `retried`, `discarded`).
+    pub resolution: Option<String>,
+}
+
+/// One request of a receipt: what was sent, when, and what the system answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxAttempt {
+    pub n: u32,
+    pub started_at: DateTime<Utc>,
+    /// Method, route and body as sent (never a secret).
+    pub request: Value,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `applied`, `conflict`, `refused`, `retry`, `held`, `uncertain`, `settled_applied`,
+    /// `settled_absent`, `settled_conflict` — or none while the request is (or was) in flight.
+    pub outcome: Option<String>,
+    /// The system's answer, or the error in words.
+    pub answer: Option<Value>,
 }
 
 /// Exponential backoff with full jitter, capped. `jitter` is a number in `[0, 1)` supplied by

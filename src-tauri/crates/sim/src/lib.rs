@@ -24,7 +24,7 @@ use tokio::sync::watch;
 
 pub use clock::SimClock;
 pub use data::District;
-pub use faults::Faults;
+pub use faults::{Fault, FaultCounts, FaultScope, Faults, Portal, WriteFault, WriteOneShot};
 pub use record::{Recorder, RequestRecord, WriteRecord};
 
 /// Which simulator a request or write belongs to.
@@ -208,7 +208,7 @@ async fn serve(
     let addr = listener
         .local_addr()
         .map_err(|source| SimError::Bind { port, source })?;
-    let app = faults::wrap(router, shared.clone(), system);
+    let app = faults::wrap(router, shared.clone(), system, addr.port());
     tokio::spawn(faults::serve(
         listener,
         app,

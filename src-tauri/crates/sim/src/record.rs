@@ -6,6 +6,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use crate::faults::Fault;
 use crate::SystemKind;
 
 #[derive(Debug, Clone, Serialize)]
@@ -17,7 +18,10 @@ pub struct RequestRecord {
     pub query: String,
     /// Request headers, names lower-cased.
     pub headers: BTreeMap<String, String>,
+    /// The status sent; 0 when the connection was closed instead.
     pub status: u16,
+    /// The fault injected into this request, if any.
+    pub fault: Option<Fault>,
     pub at: DateTime<Utc>,
 }
 
@@ -68,6 +72,32 @@ impl Recorder {
         self.writes()
             .into_iter()
             .filter(|w| w.system == system)
+            .collect()
+    }
+
+    /// The writes of one kind applied by one system, in order (e.g. `attendance.create`).
+    pub fn writes_of(&self, system: SystemKind, kind: &str) -> Vec<WriteRecord> {
+        self.writes()
+            .into_iter()
+            .filter(|w| w.system == system && w.kind == kind)
+            .collect()
+    }
+
+    /// How many times each key was applied by one system's writes of one kind, so a test can
+    /// check that every write landed exactly once. Writes without a key count under `None`.
+    pub fn write_counts(&self, system: SystemKind, kind: &str) -> BTreeMap<Option<String>, usize> {
+        let mut out = BTreeMap::new();
+        for w in self.writes_of(system, kind) {
+            *out.entry(w.key).or_insert(0) += 1;
+        }
+        out
+    }
+
+    /// The requests into which a fault was injected, in order.
+    pub fn faulted_requests(&self) -> Vec<RequestRecord> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.fault.is_some())
             .collect()
     }
 

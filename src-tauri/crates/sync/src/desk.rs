@@ -131,6 +131,9 @@ pub struct MarkRequest {
     pub section: Option<String>,
     pub period: Option<String>,
     pub note: Option<String>,
+    /// The school's own code for the mark; checked against the codes it uses.
+    pub code: Option<String>,
+    pub minutes_late: Option<u32>,
 }
 
 /// What the cache holds and where it stands, for IT staff (`schooldesk status`).
@@ -307,6 +310,8 @@ impl Desk {
         if moved {
             self.cache.clear_sync_state(connection.system, None)?;
         }
+        // The connection was fixed: writes held for its sake are due again.
+        self.cache.release_held(connection.system, now)?;
         Ok(())
     }
 
@@ -662,8 +667,9 @@ impl Desk {
             period: req.period.clone(),
             date: req.date,
             status: req.status,
-            code: None,
+            code: self.checked_code(student.source.system, req.code.as_deref())?,
             note: req.note.clone(),
+            minutes_late: req.minutes_late,
         };
         Ok(self.cache.record_attendance(&new, now, idempotency_key)?)
     }

@@ -690,8 +690,12 @@ impl Loop {
                     st.activity.problem = None;
                     st.activity.next_sync_at = Some(now);
                     let cache = self.desk.cache().clone();
-                    let _ =
-                        tokio::task::spawn_blocking(move || cache.clear_unsent_backoff(now)).await;
+                    // It answered with these credentials, so writes held for its sake go too.
+                    let _ = tokio::task::spawn_blocking(move || {
+                        cache.clear_unsent_backoff(now)?;
+                        cache.release_held(system, now)
+                    })
+                    .await;
                     self.replay_wanted = true;
                 } else {
                     mark_unreachable(st, &self.schedule, now);

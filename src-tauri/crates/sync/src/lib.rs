@@ -13,6 +13,8 @@ pub mod matching;
 pub mod pull;
 pub mod reads;
 pub mod replay;
+pub mod writes;
 
 pub use desk::{default_data_dir, Desk, DeskError, PendingWrites};
 pub use engine::{DeskActivity, DeskEvent, Engine, Schedule};
+pub use schooldesk_cache::{DeliveryBatch, Receipt, Resolution};

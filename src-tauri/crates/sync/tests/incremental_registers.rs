@@ -85,6 +85,7 @@ async fn omniforge_mark_changed_by_a_teacher_arrives_with_the_next_incremental_s
                 status: AttendanceStatus::Tardy,
                 code: None,
                 note: Some("Arrived 9:10".into()),
+                minutes_late: None,
             },
             sims.shared.clock.now(),
             uuid::Uuid::new_v4(),

@@ -113,8 +113,15 @@ async fn powerschool_full_sync() {
         sims.powerschool_admin.document_ids().len() as u64
     );
     no_429(&sims, System::PowerSchool);
-    // 1 + 4 roster pages + 3 submission pages + 1 empty action x2 lists... + checklists.
-    assert!(s.requests <= 15, "{}", s.requests);
+    // 1 + an import-schema list per action (2) + 4 roster pages + 3 submission pages + 1
+    // empty action x2 lists... + checklists.
+    assert!(s.requests <= 17, "{}", s.requests);
+    // The import schemas are kept, so roster records can be checked before they are queued.
+    let schema = c.import_schema("101", "1").unwrap();
+    assert!(
+        schema.is_some_and(|s| s.fields.iter().any(|f| f == "stu_ExternalID")),
+        "import schema 1 of action 101 is stored with its fields"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -93,3 +93,13 @@ pub fn statuses(sims: &Simulators, system: System) -> Vec<u16> {
         .map(|r| r.status)
         .collect()
 }
+
+/// Requests with `method` the simulator of `system` answered.
+pub fn count(sims: &Simulators, system: SystemKind, method: &str) -> usize {
+    sims.shared
+        .recorder
+        .requests_for(system)
+        .iter()
+        .filter(|r| r.method == method)
+        .count()
+}

@@ -3,6 +3,7 @@
 //! documents the entries point to, as metadata: files are downloaded when opened).
 //! No change filter exists: an incremental sync reads the same pages (there are few).
 
+use schooldesk_cache::ImportSchema;
 use schooldesk_connectors::powerschool::{self, MAX_PAGE};
 use schooldesk_connectors::Connector;
 use schooldesk_domain::{Document, EnrollmentRecordKind, Source, System};
@@ -27,6 +28,22 @@ pub(super) async fn pull(run: &Run<'_>) -> Result<(), PullError> {
         vec!["all".into()],
         |_, _, _| async move {
             let actions = run.call(c.published_actions()).await?;
+            // Import schemas, so a roster record can be checked before it is queued (offline
+            // too).
+            let mut schemas = Vec::new();
+            for a in &actions {
+                let list = run.call(c.import_schemas(&a.wire.id)).await?;
+                let list: Vec<ImportSchema> = list
+                    .into_iter()
+                    .map(|s| ImportSchema {
+                        action_id: a.wire.id.clone(),
+                        schema_id: s.wire.id,
+                        title: s.wire.title.unwrap_or_default(),
+                        fields: s.wire.fields,
+                    })
+                    .collect();
+                schemas.push((a.wire.id.clone(), list));
+            }
             let items: Vec<String> = actions
                 .iter()
                 .flat_map(|a| {
@@ -38,6 +55,9 @@ pub(super) async fn pull(run: &Run<'_>) -> Result<(), PullError> {
                 .collect();
             let (id, now) = (run.id, run.connector.now());
             Ok(Step::new(Vec::new(), None, move |tx| {
+                for (action, list) in &schemas {
+                    tx.replace_import_schemas(action, list, now)?;
+                }
                 add_todo(tx, SYSTEM, RECORDS, id, items, now)
             }))
         },
