@@ -20,6 +20,10 @@ fn main() {
             "update_status",
             "restart_to_update",
             "set_update_endpoint",
+            "list_sections",
+            "export_document",
+            "print_document",
+            "open_export_folder",
         ]),
     ))
     .expect("failed to prepare the Tauri build (tauri.conf.json, capabilities, icons)");

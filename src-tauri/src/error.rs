@@ -21,12 +21,17 @@ pub enum AppError {
     /// An update could not be installed or its setting was refused (see `update`).
     #[error("{}", .0.message)]
     Update(ErrorPayload),
+    /// A document could not be made, saved or printed (see `exports`).
+    #[error("{}", .0.message)]
+    Document(ErrorPayload),
 }
 
 impl AppError {
     pub fn payload(&self) -> ErrorPayload {
         match self {
-            AppError::Unavailable(payload) | AppError::Update(payload) => payload.clone(),
+            AppError::Unavailable(payload)
+            | AppError::Update(payload)
+            | AppError::Document(payload) => payload.clone(),
             AppError::Desk(e) => ErrorPayload {
                 code: e.code().to_string(),
                 message: e.user_message(),

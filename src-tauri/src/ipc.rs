@@ -381,6 +381,11 @@ pub fn typescript_bindings() -> String {
     push::<ActivityView>(&mut out, &cfg);
     push::<ChangesView>(&mut out, &cfg);
     push::<UpdateStatus>(&mut out, &cfg);
+    push::<SectionOption>(&mut out, &cfg);
+    push::<DocumentRequest>(&mut out, &cfg);
+    push::<DocumentFormat>(&mut out, &cfg);
+    push::<PaperSize>(&mut out, &cfg);
+    push::<ExportedDocument>(&mut out, &cfg);
     out.push_str(&format!(
         "\n/** The events the shell emits (src-tauri/src/ipc.rs `events`). */\nexport const EVENTS = {{ deskChanged: \"{}\", deskActivity: \"{}\", appStatus: \"{}\", updateStatus: \"{}\" }} as const;\n",
         events::DESK_CHANGED,
@@ -389,4 +394,103 @@ pub fn typescript_bindings() -> String {
         events::UPDATE_STATUS
     ));
     out
+}
+
+// ---- documents (exports and printing) --------------------------------------------------
+
+/// A section the Documents panel can pick (`list_sections`).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct SectionOption {
+    /// `system:id`: what the document requests take back.
+    pub id: String,
+    pub name: String,
+    pub code: Option<String>,
+    /// The school's name, when the school is cached.
+    pub school: Option<String>,
+    pub system: SystemId,
+    pub system_name: String,
+    /// Students on its roster in the cache.
+    #[ts(type = "number")]
+    pub students: u64,
+}
+
+impl From<schooldesk_sync::reads::SectionInfo> for SectionOption {
+    fn from(s: schooldesk_sync::reads::SectionInfo) -> Self {
+        SectionOption {
+            system: s.system.into(),
+            system_name: s.system.display_name().to_string(),
+            id: s.id,
+            name: s.name,
+            code: s.code,
+            school: s.school,
+            students: s.students,
+        }
+    }
+}
+
+/// Which document to make, with what it needs. Ids are `system:id` (or an id found in one
+/// system only); dates are `YYYY-MM-DD`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DocumentRequest {
+    /// A class roster.
+    Roster { section: String },
+    /// The attendance register over a date range (the AM/PM register for a HUBmis group).
+    Register {
+        section: String,
+        from: String,
+        to: String,
+    },
+    /// Everyone in school today with their contacts; only one section's when given.
+    Emergency {
+        #[serde(default)]
+        section: Option<String>,
+    },
+    /// Who is missing which item of one registration checklist.
+    Checklist { checklist: String },
+    /// Learning support for one student, one year group, or (neither given) everyone.
+    LearningSupport {
+        #[serde(default)]
+        student: Option<String>,
+        #[serde(default)]
+        year_group: Option<String>,
+    },
+    /// One enrollment submission record, as the family sent it.
+    Submission { record: String },
+}
+
+/// The file formats the app writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentFormat {
+    Pdf,
+    Xlsx,
+    /// UTF-8 CSV for other programs.
+    Csv,
+    /// CSV that Excel opens with accents intact.
+    CsvExcel,
+}
+
+/// The paper a PDF is laid out on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PaperSize {
+    A4,
+    Letter,
+}
+
+/// What `export_document` and `print_document` wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ExportedDocument {
+    /// The file, absolute.
+    pub path: String,
+    /// Its name alone, for a short result line.
+    pub file_name: String,
+    /// The document's title ("Class roster — Homeroom 7B").
+    pub title: String,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    /// How many students the document names.
+    #[ts(type = "number")]
+    pub students: u64,
 }

@@ -4,6 +4,7 @@
 
 pub mod commands;
 pub mod error;
+pub mod exports;
 pub mod ipc;
 pub mod update;
 
@@ -256,6 +257,14 @@ pub fn shell<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tau
     builder
         // Here rather than in `run()` so the mock-runtime tests check updates the same way.
         .plugin(tauri_plugin_updater::Builder::new().build())
+        // Print opens PDFs in the system's viewer, from Rust only: no link interception in
+        // the page, and the window is granted none of the plugin's own commands.
+        .plugin(
+            tauri_plugin_opener::Builder::new()
+                .open_js_links_on_click(false)
+                .build(),
+        )
+        .manage(exports::Exports::default())
         .invoke_handler(tauri::generate_handler![
             commands::list_students,
             commands::list_outbox,
@@ -266,6 +275,10 @@ pub fn shell<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tau
             commands::update_status,
             commands::restart_to_update,
             commands::set_update_endpoint,
+            exports::list_sections,
+            exports::export_document,
+            exports::print_document,
+            exports::open_export_folder,
         ])
         .setup(move |app| {
             let shell = Shell::open(&config, app.package_info().version.to_string());

@@ -13,6 +13,7 @@ import type {
   UpdateStatus,
 } from "./bindings/ipc";
 import { BackendError, type Backend } from "./backend";
+import { DocumentsPanel } from "./documents";
 
 export interface PageOptions {
   /** How long typing must pause before the list is searched. */
@@ -197,6 +198,7 @@ export class DeskPage {
   private readonly outboxSummary: HTMLElement;
   private readonly outboxBody: HTMLElement;
   private readonly footer: HTMLElement;
+  private readonly documents: DocumentsPanel;
 
   private status: AppStatus | undefined;
   private activity: ActivityView | undefined;
@@ -291,6 +293,7 @@ export class DeskPage {
     this.outboxSummary = h("span", { class: "outbox-summary", "data-testid": "outbox-summary" });
     this.outboxBody = h("div", { class: "panel-body", "data-testid": "outbox" });
     this.footer = h("footer", { class: "footer", "data-testid": "footer" });
+    this.documents = new DocumentsPanel(backend, { now: this.now });
 
     root.replaceChildren(
       h(
@@ -324,6 +327,7 @@ export class DeskPage {
           ),
           this.studentBody,
         ),
+        this.documents.element,
         h(
           "section",
           { class: "panel outbox", "aria-labelledby": "outbox-title" },
@@ -368,6 +372,7 @@ export class DeskPage {
       this.loadStudents(),
       this.loadOutbox(),
       this.loadUpdate(),
+      this.documents.loadSections(),
     ]);
   }
 
@@ -410,6 +415,7 @@ export class DeskPage {
     // The first sync just finished: the lists and the engine's view are worth reading now.
     if (!wasReady && status.sync.state === "ready") {
       this.requestReload({ students: true, outbox: true, activity: true });
+      void this.documents.loadSections();
     }
   }
 
@@ -471,6 +477,7 @@ export class DeskPage {
     if (this.disposed) return;
     // Another process (the CLI) is noticed, not itemised: anything may have changed.
     const everything = changes.origins.includes("other_process");
+    if (everything || changes.tables.includes("sections")) void this.documents.loadSections();
     this.requestReload({
       students: everything || changes.tables.some((t) => STUDENT_TABLES.has(t)),
       outbox: everything || changes.tables.includes("outbox"),

@@ -2,8 +2,13 @@ import type {
   ActivityView,
   AppStatus,
   ChangesView,
+  DocumentFormat,
+  DocumentRequest,
   ErrorPayload,
+  ExportedDocument,
   OutboxRow,
+  PaperSize,
+  SectionOption,
   StudentList,
   UpdateStatus,
 } from "../bindings/ipc";
@@ -34,6 +39,14 @@ export interface Backend {
   updateStatus(): Promise<UpdateStatus>;
   /** Installs the staged update once sending has stopped, then restarts the app. */
   restartToUpdate(): Promise<void>;
+  /** Every cached section, for the Documents panel's picker. */
+  listSections(): Promise<SectionOption[]>;
+  /** Saves a document into Documents/Schooldesk under a new name; the export is logged. */
+  exportDocument(request: DocumentRequest, format: DocumentFormat, paper: PaperSize): Promise<ExportedDocument>;
+  /** Makes the document's PDF privately, logs it as printed and opens it in the system's viewer. */
+  printDocument(request: DocumentRequest, paper: PaperSize): Promise<ExportedDocument>;
+  /** Opens the folder saved documents go to; answers its path. */
+  openExportFolder(): Promise<string>;
   /** Follows the shell's events until the returned function is called. */
   subscribe(handlers: DeskHandlers): Promise<() => void>;
 }

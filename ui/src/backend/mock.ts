@@ -4,8 +4,13 @@ import type {
   ActivityView,
   AppStatus,
   ChangesView,
+  DocumentFormat,
+  DocumentRequest,
   ErrorPayload,
+  ExportedDocument,
   OutboxRow,
+  PaperSize,
+  SectionOption,
   StudentList,
   StudentRow,
   SystemActivityView,
@@ -19,6 +24,7 @@ export interface MockData {
   status?: AppStatus;
   activity?: ActivityView;
   update?: UpdateStatus;
+  sections?: SectionOption[];
   /** When set, every command rejects with this payload (following events still works). */
   failWith?: ErrorPayload;
 }
@@ -44,7 +50,9 @@ export function matches(s: StudentRow, search: string): boolean {
 }
 
 export class MockBackend implements Backend {
-  readonly calls: { cmd: string; search?: string }[] = [];
+  readonly calls: { cmd: string; search?: string; args?: Record<string, unknown> }[] = [];
+  /** The files the mock "wrote", by path (so a second save gets the next number, as in the shell). */
+  readonly files = new Set<string>();
   private readonly data: Required<Omit<MockData, "failWith">> & Pick<MockData, "failWith">;
   private readonly subscribers = new Set<DeskHandlers>();
   private readonly failures = new Map<string, ErrorPayload>();
@@ -61,6 +69,7 @@ export class MockBackend implements Backend {
       },
       activity: data.activity ?? demoActivity(),
       update: data.update ?? { state: "none" },
+      sections: data.sections ?? demoSections(),
       failWith: data.failWith,
     };
   }
@@ -120,6 +129,36 @@ export class MockBackend implements Backend {
     this.fail("restart_to_update");
   }
 
+  async listSections(): Promise<SectionOption[]> {
+    this.calls.push({ cmd: "list_sections" });
+    this.fail("list_sections");
+    return this.data.sections;
+  }
+
+  /** Answers like the shell, writing nothing: a path under Documents/Schooldesk, never reused. */
+  async exportDocument(
+    request: DocumentRequest,
+    format: DocumentFormat,
+    paper: PaperSize,
+  ): Promise<ExportedDocument> {
+    this.calls.push({ cmd: "export_document", args: { request, format, paper } });
+    this.fail("export_document");
+    const ext = format === "pdf" ? "pdf" : format === "xlsx" ? "xlsx" : "csv";
+    return this.write("/home/office/Documents/Schooldesk", request, ext);
+  }
+
+  async printDocument(request: DocumentRequest, paper: PaperSize): Promise<ExportedDocument> {
+    this.calls.push({ cmd: "print_document", args: { request, paper } });
+    this.fail("print_document");
+    return this.write("/home/office/.cache/org.schooldesk.desk/print", request, "pdf");
+  }
+
+  async openExportFolder(): Promise<string> {
+    this.calls.push({ cmd: "open_export_folder" });
+    this.fail("open_export_folder");
+    return "/home/office/Documents/Schooldesk";
+  }
+
   async subscribe(handlers: DeskHandlers): Promise<() => void> {
     this.calls.push({ cmd: "subscribe" });
     const mine = { ...handlers };
@@ -174,6 +213,73 @@ export class MockBackend implements Backend {
   emitStatus(status: AppStatus): void {
     this.data.status = status;
     for (const s of [...this.subscribers]) s.onStatus?.(status);
+  }
+
+  private write(folder: string, request: DocumentRequest, ext: string): ExportedDocument {
+    const refuse = (message: string): never => {
+      throw new BackendError({ code: "export.invalid_input", message, retryable: false });
+    };
+    const section = (id: string | null | undefined): SectionOption | undefined => {
+      if (!id) return undefined;
+      const found = this.data.sections.find((s) => s.id === id.trim());
+      return (
+        found ??
+        refuse(
+          `There is no section '${id.trim()}' in the cache. List the sections and their ids with \`schooldesk sections\`; sync first if the section is new.`,
+        )
+      );
+    };
+    let title: string;
+    let subject: string;
+    let students: number;
+    const everyone = new Set(this.data.students.map((s) => s.external_id ?? s.source_id)).size;
+    switch (request.kind) {
+      case "roster":
+      case "register": {
+        const s = section(request.section) ?? refuse("Choose the section first.");
+        if (request.kind === "register" && request.from > request.to) {
+          refuse(
+            `The register would start on ${request.from}, after it ends on ${request.to}. Give the earlier date first.`,
+          );
+        }
+        title = `${request.kind === "roster" ? "Class roster" : "Attendance register"} — ${s.name}`;
+        subject = s.name;
+        students = s.students;
+        break;
+      }
+      case "emergency": {
+        const s = section(request.section);
+        title = "Emergency list";
+        subject = s?.name ?? "all";
+        students = s?.students ?? everyone;
+        break;
+      }
+      case "checklist":
+        title = `Checklist status — ${request.checklist}`;
+        subject = request.checklist;
+        students = 2;
+        break;
+      case "learning_support":
+        throw new BackendError({
+          code: "export.learning_support_disabled",
+          message:
+            "Learning support is not switched on for any connected school system, so Schooldesk holds no learning-support records to export. An administrator can switch it on in the connection's settings (then sync).",
+          retryable: false,
+        });
+      case "submission":
+        title = `Enrollment submission — ${request.record}`;
+        subject = request.record;
+        students = 1;
+        break;
+    }
+    const date = new Date().toISOString().slice(0, 10);
+    const slug = (t: string) => t.replace(/[^\p{L}\p{N}]+/gu, "-").replace(/^-+|-+$/g, "");
+    const stem = [request.kind.replace(/_/g, "-"), slug(subject), date].filter(Boolean).join("-");
+    let name = `${stem}.${ext}`;
+    for (let n = 2; this.files.has(`${folder}/${name}`); n++) name = `${stem}-${n}.${ext}`;
+    const path = `${folder}/${name}`;
+    this.files.add(path);
+    return { path, file_name: name, title, bytes: 24_576, students };
   }
 
   private fail(cmd: string): void {
@@ -296,5 +402,21 @@ export function demoOutbox(): OutboxRow[] {
       created_at: at,
       updated_at: at,
     },
+  ];
+}
+
+export function demoSections(): SectionOption[] {
+  const section = (
+    system: SectionOption["system"],
+    system_name: string,
+    source: string,
+    name: string,
+    school: string,
+    students: number,
+  ): SectionOption => ({ id: `${system}:${source}`, name, code: null, school, system, system_name, students });
+  return [
+    section("omniforge", "OmniForge SIS", "hr-7a", "Homeroom 7A", "Lincoln Middle School", 24),
+    section("omniforge", "OmniForge SIS", "hr-7b", "Homeroom 7B", "Lincoln Middle School", 26),
+    section("hubmis", "WCBS HUBmis", "tg-9h", "9H", "Ashdown House School", 21),
   ];
 }

@@ -34,6 +34,28 @@ describe("TauriBackend", () => {
     ]);
   });
 
+  it("calls the Documents commands with the argument names the shell deserialises", async () => {
+    const seen: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      seen.push([cmd, args]);
+      return cmd === "list_sections" ? [] : cmd === "open_export_folder" ? "/docs" : { path: "/x.pdf" };
+    });
+    const backend = new TauriBackend();
+    await backend.listSections();
+    await backend.exportDocument({ kind: "roster", section: "omniforge:hr-7b" }, "csv_excel", "letter");
+    await backend.printDocument({ kind: "emergency", section: null }, "a4");
+    await expect(backend.openExportFolder()).resolves.toBe("/docs");
+    expect(seen).toEqual([
+      ["list_sections", {}],
+      [
+        "export_document",
+        { request: { kind: "roster", section: "omniforge:hr-7b" }, format: "csv_excel", paper: "letter" },
+      ],
+      ["print_document", { request: { kind: "emergency", section: null }, paper: "a4" }],
+      ["open_export_folder", {}],
+    ]);
+  });
+
   it("hands each event's payload to its handler until unsubscribed", async () => {
     mockIPC(() => null, { shouldMockEvents: true });
     const changed: ChangesView[] = [];

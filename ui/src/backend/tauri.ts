@@ -7,7 +7,12 @@ import {
   type ActivityView,
   type AppStatus,
   type ChangesView,
+  type DocumentFormat,
+  type DocumentRequest,
+  type ExportedDocument,
   type OutboxRow,
+  type PaperSize,
+  type SectionOption,
   type StudentList,
   type UpdateStatus,
 } from "../bindings/ipc";
@@ -53,6 +58,22 @@ export class TauriBackend implements Backend {
 
   async restartToUpdate(): Promise<void> {
     await call<null>("restart_to_update");
+  }
+
+  listSections(): Promise<SectionOption[]> {
+    return call("list_sections");
+  }
+
+  exportDocument(request: DocumentRequest, format: DocumentFormat, paper: PaperSize): Promise<ExportedDocument> {
+    return call("export_document", { request, format, paper });
+  }
+
+  printDocument(request: DocumentRequest, paper: PaperSize): Promise<ExportedDocument> {
+    return call("print_document", { request, paper });
+  }
+
+  openExportFolder(): Promise<string> {
+    return call("open_export_folder");
   }
 
   async subscribe(handlers: DeskHandlers): Promise<() => void> {

@@ -185,5 +185,59 @@ notes: string | null, } | { "state": "failed",
  */
 code: string, message: string, };
 
+/**
+ * A section the Documents panel can pick (`list_sections`).
+ */
+export type SectionOption = { 
+/**
+ * `system:id`: what the document requests take back.
+ */
+id: string, name: string, code: string | null, 
+/**
+ * The school's name, when the school is cached.
+ */
+school: string | null, system: SystemId, system_name: string, 
+/**
+ * Students on its roster in the cache.
+ */
+students: number, };
+
+/**
+ * Which document to make, with what it needs. Ids are `system:id` (or an id found in one
+ * system only); dates are `YYYY-MM-DD`.
+ */
+export type DocumentRequest = { "kind": "roster", section: string, } | { "kind": "register", section: string, from: string, to: string, } | { "kind": "emergency", section: string | null, } | { "kind": "checklist", checklist: string, } | { "kind": "learning_support", student: string | null, year_group: string | null, } | { "kind": "submission", record: string, };
+
+/**
+ * The file formats the app writes.
+ */
+export type DocumentFormat = "pdf" | "xlsx" | "csv" | "csv_excel";
+
+/**
+ * The paper a PDF is laid out on.
+ */
+export type PaperSize = "a4" | "letter";
+
+/**
+ * What `export_document` and `print_document` wrote.
+ */
+export type ExportedDocument = { 
+/**
+ * The file, absolute.
+ */
+path: string, 
+/**
+ * Its name alone, for a short result line.
+ */
+file_name: string, 
+/**
+ * The document's title ("Class roster — Homeroom 7B").
+ */
+title: string, bytes: number, 
+/**
+ * How many students the document names.
+ */
+students: number, };
+
 /** The events the shell emits (src-tauri/src/ipc.rs `events`). */
 export const EVENTS = { deskChanged: "desk-changed", deskActivity: "desk-activity", appStatus: "app-status", updateStatus: "update-status" } as const;

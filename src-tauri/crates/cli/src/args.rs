@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use schooldesk_domain::{AttendanceStatus, OutboxState, System};
+use schooldesk_export::{Format, Paper};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -116,6 +117,13 @@ pub enum Command {
     /// Write cached data to files.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// The access log: every export, and every view of learning-support data, newest first
+    /// (when, what, how many students, where to, who).
+    Audit {
+        /// At most this many (default: all with --json, 100 otherwise).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
     /// Start the built-in simulators of the four systems, connect to them and sync.
     #[cfg(feature = "demo")]
     Demo(DemoArgs),
@@ -346,10 +354,55 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ExportCommand {
-    /// Students as CSV.
-    Students {
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
+    /// The attendance register of a section over a date range: codes, totals and minutes
+    /// late (the AM/PM register for a HUBmis tutor group). With only --date: that day's
+    /// marks in every section, with whether each reached its system.
+    Register(RegisterArgs),
+    /// The class roster of a section.
+    Roster {
+        /// The section's id from `schooldesk sections` (e.g. omniforge:sec-1).
+        #[arg(long, value_name = "ID")]
+        section: String,
+        #[command(flatten)]
+        file: FileArgs,
+    },
+    /// Today's emergency list: everyone in school, with guardian phones and who may
+    /// collect them (one table per homeroom or tutor group).
+    Emergency {
+        /// Only this section's students.
+        #[arg(long, value_name = "ID")]
+        section: Option<String>,
+        #[command(flatten)]
+        file: FileArgs,
+    },
+    /// Checklist status: which family is missing which item.
+    Checklist {
+        /// The checklist's id (e.g. powerschool:cl-1).
+        #[arg(long, value_name = "ID")]
+        checklist: String,
+        #[command(flatten)]
+        file: FileArgs,
+    },
+    /// Learning-support summary for one student, one year group, or everyone with a
+    /// record. Recorded in the access log, like every export.
+    LearningSupport {
+        /// One student (`system:id`, an id, or the district's external id).
+        #[arg(long, value_name = "ID", conflicts_with = "year_group")]
+        student: Option<String>,
+        /// One year group, by its id, code or name (e.g. "Year 7").
+        #[arg(long, value_name = "ID")]
+        year_group: Option<String>,
+        #[command(flatten)]
+        file: FileArgs,
+    },
+    /// An enrollment submission record as the family sent it, with its checklist and
+    /// documents.
+    Submission {
+        /// The record's id (e.g. powerschool:sub-1).
+        #[arg(long, value_name = "ID")]
+        record: String,
+        #[command(flatten)]
+        file: FileArgs,
     },
     /// Enrollment documents (PDF, JPEG) into a folder, one subfolder per student. Files not
     /// yet downloaded are fetched (and kept in the cache) when the system is reachable.
@@ -357,13 +410,53 @@ pub enum ExportCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
-    /// A day's register (every mark, with whether it reached its system) as CSV.
-    Register {
-        #[arg(long, value_parser = parse_date)]
-        date: NaiveDate,
+    /// Every student in the cache (CSV unless --format says otherwise).
+    Students {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        #[arg(long, value_parser = parse_format, value_name = "csv|csv-excel|xlsx|pdf", default_value = "csv")]
+        format: Format,
+        #[arg(long, value_parser = parse_paper, value_name = "a4|letter", default_value = "a4")]
+        paper: Paper,
     },
+}
+
+/// Where a document goes and as what.
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    #[arg(long, value_parser = parse_format, value_name = "csv|csv-excel|xlsx|pdf")]
+    pub format: Format,
+    /// The file to write (its folder must exist; an existing file is replaced).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Paper size of a PDF.
+    #[arg(long, value_parser = parse_paper, value_name = "a4|letter", default_value = "a4")]
+    pub paper: Paper,
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The section's id from `schooldesk sections`.
+    #[arg(long, value_name = "ID", required_unless_present = "date", requires_all = ["from", "to"])]
+    pub section: Option<String>,
+    /// The first day (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date, value_name = "D", requires = "section")]
+    pub from: Option<NaiveDate>,
+    /// The last day, included (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date, value_name = "D", requires = "section")]
+    pub to: Option<NaiveDate>,
+    /// Instead of a section's register: every mark of this day, in every section.
+    #[arg(long, value_parser = parse_date, value_name = "D", conflicts_with_all = ["section", "from", "to"])]
+    pub date: Option<NaiveDate>,
+    /// csv, csv-excel, xlsx or pdf (with --date, csv unless given).
+    #[arg(long, value_parser = parse_format, value_name = "csv|csv-excel|xlsx|pdf", required_unless_present = "date")]
+    pub format: Option<Format>,
+    /// The file to write (its folder must exist; an existing file is replaced).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Paper size of a PDF.
+    #[arg(long, value_parser = parse_paper, value_name = "a4|letter", default_value = "a4")]
+    pub paper: Paper,
 }
 
 #[cfg(feature = "demo")]
@@ -387,6 +480,21 @@ fn parse_system(s: &str) -> Result<System, String> {
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|_| format!("'{s}' is not a date: use YYYY-MM-DD, e.g. 2026-09-14"))
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+        .map_err(|e: schooldesk_export::ExportError| e.to_string())
+}
+
+fn parse_paper(s: &str) -> Result<Paper, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "a4" => Ok(Paper::A4),
+        "letter" | "us-letter" => Ok(Paper::Letter),
+        other => Err(format!(
+            "'{other}' is not a paper size: choose a4 or letter"
+        )),
+    }
 }
 
 fn parse_status(s: &str) -> Result<AttendanceStatus, String> {

@@ -4,6 +4,7 @@
 //! listing machine-readable.
 
 mod args;
+mod exports;
 mod output;
 mod reads;
 mod run;
@@ -23,10 +24,21 @@ fn main() -> ExitCode {
             }
             // One line, not clap's usage block: scripts and people read the first line.
             let text = e.to_string();
-            let first = text
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments");
+            let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+            let mut first = lines
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim()
+                .to_string();
+            // "…were not provided:" is followed by the indented names of what is missing;
+            // without them the line says nothing a person can act on.
+            if first.ends_with(':') {
+                let missing: Vec<&str> = lines
+                    .take_while(|l| l.starts_with(' '))
+                    .map(str::trim)
+                    .collect();
+                first = format!("{} {}", first, missing.join(", "));
+            }
             eprintln!("{} (see `schooldesk --help`)", first.trim());
             return ExitCode::from(2);
         }

@@ -10,10 +10,10 @@ use schooldesk_sync::desk::MarkRequest;
 use schooldesk_sync::pull::{Progress, SyncMode, SyncReport};
 use schooldesk_sync::{default_data_dir, Desk, DeskError, PendingWrites};
 use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use uuid::Uuid;
 
-use crate::args::{AttendanceCommand, Cli, Command, ExportCommand, OutboxCommand};
+use crate::args::{AttendanceCommand, Cli, Command, OutboxCommand};
 use crate::output::{listing, opt, summary};
 use crate::writes;
 
@@ -23,11 +23,8 @@ pub enum CliError {
     Desk(#[from] DeskError),
     #[error("{0}")]
     Usage(String),
-    #[error("could not write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("{}", .0.user_message())]
+    Export(#[from] schooldesk_export::ExportError),
     #[error("could not read standard input: {0}")]
     Stdin(std::io::Error),
     #[error("could not format output: {0}")]
@@ -238,85 +235,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Class(c) => writes::class(&open(&data_dir)?, json, c),
         Command::Grades(c) => writes::grades(&open(&data_dir)?, json, c),
         Command::User(c) => writes::user(&open(&data_dir)?, json, c),
-        Command::Export(ExportCommand::Students { out }) => {
-            let desk = open(&data_dir)?;
-            let students = desk.students(None, None)?;
-            write_csv(
-                &out,
-                &[
-                    "system",
-                    "id",
-                    "external id",
-                    "given name",
-                    "family name",
-                    "date of birth",
-                    "grade",
-                    "homeroom",
-                ],
-                students.iter().map(|s| {
-                    vec![
-                        s.source.system.to_string(),
-                        s.source.source_id.clone(),
-                        opt(&s.external_id),
-                        s.given_name.clone(),
-                        s.family_name.clone(),
-                        s.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
-                        opt(&s.grade),
-                        opt(&s.homeroom),
-                    ]
-                }),
-            )?;
-            summary(
-                json,
-                &serde_json::json!({"file": out, "rows": students.len()}),
-                &format!("Wrote {} students to {}.", students.len(), out.display()),
-            )
-        }
-        Command::Export(ExportCommand::Documents { out }) => {
-            let desk = open(&data_dir)?;
-            let report = runtime()?.block_on(desk.export_documents(&out))?;
-            summary(json, &report, &report.describe())
-        }
-        Command::Export(ExportCommand::Register { date, out }) => {
-            let desk = open(&data_dir)?;
-            let marks = desk.register(date, None)?;
-            write_csv(
-                &out,
-                &[
-                    "system",
-                    "student id",
-                    "section",
-                    "period",
-                    "date",
-                    "status",
-                    "code",
-                    "note",
-                    "state",
-                ],
-                marks.iter().map(|m| {
-                    vec![
-                        m.source.system.to_string(),
-                        m.student_source_id.clone(),
-                        opt(&m.section_source_id),
-                        opt(&m.period),
-                        m.date.to_string(),
-                        m.status.to_string(),
-                        opt(&m.code),
-                        opt(&m.note),
-                        m.state.as_str().to_string(),
-                    ]
-                }),
-            )?;
-            summary(
-                json,
-                &serde_json::json!({"file": out, "rows": marks.len()}),
-                &format!(
-                    "Wrote the register of {date} ({} marks) to {}.",
-                    marks.len(),
-                    out.display()
-                ),
-            )
-        }
+        Command::Export(c) => crate::exports::export(&open(&data_dir)?, json, c),
+        Command::Audit { limit } => crate::exports::audit(&open(&data_dir)?, json, limit),
         #[cfg(feature = "demo")]
         Command::Demo(a) => {
             let desk = Desk::open_demo(&data_dir)?;
@@ -479,29 +399,6 @@ fn reset(data_dir: &Path, yes: bool, json: bool) -> Result<()> {
         &serde_json::json!({"reset": true, "data_dir": data_dir}),
         &format!("Deleted the cache in {} and its key.", data_dir.display()),
     )
-}
-
-fn write_csv(out: &Path, headers: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<()> {
-    let err = |source| CliError::Write {
-        path: out.to_path_buf(),
-        source,
-    };
-    // Write beside the target and rename, so a failed export never leaves half a file.
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-    {
-        let mut w = csv::Writer::from_writer(tmp.as_file());
-        w.write_record(headers).map_err(|e| err(e.into()))?;
-        for r in rows {
-            w.write_record(&r).map_err(|e| err(e.into()))?;
-        }
-        w.flush().map_err(err)?;
-    }
-    tmp.persist(out).map_err(|e| err(e.error))?;
-    Ok(())
 }
 
 fn mark_row(m: &AttendanceMark) -> Vec<String> {

@@ -16,4 +16,5 @@ pub use files::write_atomically;
 pub use model::Paper;
 pub use model::{Cell, Column, ColumnKind, Document, DocumentKind, Table};
 pub use render::{render, Format};
+pub mod audit;
 pub mod pdf;
