@@ -2,7 +2,7 @@
 # The real app end to end: builds the UI and the debug app, checks that the binary exports
 # no SQLite symbols, then drives the app under Xvfb through tauri-driver + WebKitWebDriver
 # with a real (temporary, unlocked) keychain and a temp data folder.
-# Screenshots: artifacts/e2e.png, artifacts/e2e-search.png.
+# Screenshots: artifacts/e2e.png, artifacts/e2e-search.png, artifacts/e2e-documents.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

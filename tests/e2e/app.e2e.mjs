@@ -8,7 +8,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -102,6 +102,10 @@ class WebDriver {
 
   clear(id) {
     return this.call("POST", this.s(`/element/${id}/clear`), {});
+  }
+
+  click(id) {
+    return this.call("POST", this.s(`/element/${id}/click`), {});
   }
 
   /** Runs an async script in the page; the last argument is WebDriver's callback. */
@@ -230,5 +234,38 @@ describe("the Schooldesk app", () => {
       assert.ok(narrowed.includes(row.name), `the search result lacks '${row.name}':\n${narrowed}`);
     }
     await wd.screenshot(join(artifacts, "e2e-search.png"));
+  });
+
+  it("saves today's emergency list as a PDF from the Documents panel", async () => {
+    // The same choice a person makes: the document, then Save.
+    const chose = await wd.executeAsync(
+      `const done = arguments[arguments.length - 1];
+       const kind = document.querySelector('[data-testid="doc-kind"]');
+       const format = document.querySelector('[data-testid="doc-format"]');
+       if (!kind || !format) { done({ error: "no Documents panel" }); return; }
+       kind.value = "emergency";
+       kind.dispatchEvent(new Event("change", { bubbles: true }));
+       format.value = "pdf";
+       format.dispatchEvent(new Event("change", { bubbles: true }));
+       done({ kind: kind.value, format: format.value });`,
+    );
+    assert.equal(chose.error, undefined, chose.error);
+    assert.deepEqual(chose, { kind: "emergency", format: "pdf" });
+    const [save] = await wd.findAll('[data-testid="doc-save"]');
+    await wd.click(save);
+    let said = "";
+    await waitFor("the Documents panel to say where the file went", async () => {
+      const [result] = await wd.findAll('[data-testid="doc-result"]');
+      said = result ? await wd.text(result) : "";
+      return said.startsWith("Saved to ") || /could not|refused|no /i.test(said);
+    }, 60_000);
+    await wd.screenshot(join(artifacts, "e2e-documents.png"));
+    const saved = /^Saved to (.+\.pdf) \(\d+ students?\)/.exec(said);
+    assert.ok(saved, `the panel did not report a saved PDF: '${said}'`);
+    const file = saved[1];
+    assert.ok(existsSync(file), `the panel says ${file} but there is no such file`);
+    const bytes = readFileSync(file);
+    assert.equal(bytes.subarray(0, 5).toString("latin1"), "%PDF-", "the saved file is not a PDF");
+    rmSync(file);
   });
 });
