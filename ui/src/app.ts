@@ -14,6 +14,7 @@ import type {
 } from "./bindings/ipc";
 import { BackendError, type Backend } from "./backend";
 import { DocumentsPanel } from "./documents";
+import { h } from "./dom";
 
 export interface PageOptions {
   /** How long typing must pause before the list is searched. */
@@ -32,24 +33,6 @@ const OFFLINE_DETAIL =
 /** What the offline banner says, whole (its first word is set as a badge). */
 export const OFFLINE_TEXT = `Offline ${OFFLINE_DETAIL}`;
 
-type Child = Node | string | null | undefined | false;
-
-function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string | boolean> = {},
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === false) continue;
-    el.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child);
-  }
-  return el;
-}
 
 /** `submit_attendance` → `Submit attendance`. */
 export function operationLabel(op: string): string {

@@ -12,6 +12,7 @@ import type {
   SectionOption,
 } from "./bindings/ipc";
 import { BackendError, type Backend } from "./backend";
+import { h } from "./dom";
 
 export type DocumentKind = DocumentRequest["kind"];
 
@@ -128,24 +129,6 @@ export function sectionLabel(s: SectionOption): string {
   return `${s.name}${s.code && s.code !== s.name ? ` (${s.code})` : ""} · ${plural(s.students, "student", "students")}`;
 }
 
-type Child = Node | string | null | undefined | false;
-
-function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string | boolean> = {},
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === false) continue;
-    el.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child);
-  }
-  return el;
-}
 
 /** Which fields each document asks for. */
 const FIELDS: Record<DocumentKind, readonly string[]> = {
