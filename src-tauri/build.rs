@@ -24,6 +24,14 @@ fn main() {
             "export_document",
             "print_document",
             "open_export_folder",
+            "list_people",
+            "roster_tree",
+            "section_members",
+            "student_page",
+            "outbox_receipt",
+            "outbox_retry",
+            "outbox_discard",
+            "outbox_resolve",
         ]),
     ))
     .expect("failed to prepare the Tauri build (tauri.conf.json, capabilities, icons)");

@@ -4,7 +4,13 @@
 use tauri::State;
 
 use crate::error::AppError;
-use crate::ipc::{ActivityView, AppStatus, OutboxRow, StudentList, UpdateStatus, STUDENT_PAGE};
+use chrono::Utc;
+use schooldesk_domain::OutboxState;
+
+use crate::ipc::{
+    ActivityView, AppStatus, OutboxRow, PeopleIndex, ReceiptView, ResolveChoice, SchoolNode,
+    StudentList, StudentPage, UpdateStatus, STUDENT_PAGE,
+};
 use crate::Shell;
 
 /// Students from every system, optionally narrowed by words that start a name or the
@@ -38,7 +44,14 @@ pub async fn app_status(shell: State<'_, Shell>) -> Result<AppStatus, AppError> 
 /// Where syncs, sending and reachability stand now (then follow `desk-activity` events).
 #[tauri::command]
 pub async fn desk_activity(shell: State<'_, Shell>) -> Result<ActivityView, AppError> {
-    Ok(shell.activity())
+    let mut view = shell.activity();
+    if view.held > 0 {
+        let held = shell
+            .read(|desk| desk.outbox(Some(OutboxState::Held)))
+            .await?;
+        view.fill_held(&held);
+    }
+    Ok(view)
 }
 
 /// "Sync now": every connected system, at once.
@@ -80,4 +93,89 @@ pub async fn set_update_endpoint<R: tauri::Runtime>(
     endpoint: Option<String>,
 ) -> Result<UpdateStatus, AppError> {
     crate::update::set_endpoint(&app, endpoint).await
+}
+
+// ---- people, rosters and the student page ---------------------------------------------
+
+/// Every child in the cache, one row each (records of one child across systems folded
+/// together), sorted by family then given name.
+#[tauri::command]
+pub async fn list_people(shell: State<'_, Shell>) -> Result<PeopleIndex, AppError> {
+    shell
+        .read(|desk| desk.people())
+        .await
+        .map(PeopleIndex::from)
+}
+
+/// Schools → sections, classes, tutor groups and homerooms, with roster sizes.
+#[tauri::command]
+pub async fn roster_tree(shell: State<'_, Shell>) -> Result<Vec<SchoolNode>, AppError> {
+    shell
+        .read(|desk| desk.roster_tree())
+        .await
+        .map(|tree| tree.into_iter().map(SchoolNode::from).collect())
+}
+
+/// The person ids (`PersonRow.id`) on one section's roster (`system:id`).
+#[tauri::command]
+pub async fn section_members(
+    shell: State<'_, Shell>,
+    section: String,
+) -> Result<Vec<String>, AppError> {
+    shell.read(move |desk| desk.section_members(&section)).await
+}
+
+/// Everything the cache holds about one child (`person`: a `PersonRow.id`).
+#[tauri::command]
+pub async fn student_page(
+    shell: State<'_, Shell>,
+    person: String,
+) -> Result<StudentPage, AppError> {
+    shell
+        .read(move |desk| desk.person_page(&person))
+        .await
+        .map(StudentPage::from)
+}
+
+// ---- outbox actions ---------------------------------------------------------------------
+
+/// One queued write with every request sent, the answers, and for a conflict both values.
+#[tauri::command]
+pub async fn outbox_receipt(shell: State<'_, Shell>, id: i64) -> Result<ReceiptView, AppError> {
+    shell
+        .read(move |desk| desk.receipt(id))
+        .await
+        .map(ReceiptView::from)
+}
+
+/// Sends a failed or held write again (the engine sends it at once, as it does any due write).
+#[tauri::command]
+pub async fn outbox_retry(shell: State<'_, Shell>, id: i64) -> Result<OutboxRow, AppError> {
+    shell
+        .read(move |desk| desk.retry(id, None, Utc::now()))
+        .await
+        .map(OutboxRow::from)
+}
+
+/// Decides a write is not to be sent; it stays in the outbox as a receipt.
+#[tauri::command]
+pub async fn outbox_discard(shell: State<'_, Shell>, id: i64) -> Result<OutboxRow, AppError> {
+    shell
+        .read(move |desk| desk.discard(id, Utc::now()))
+        .await
+        .map(OutboxRow::from)
+}
+
+/// Resolves a conflict: "keep mine" sends the desk's value again, "take theirs" takes the
+/// system's value and sends nothing.
+#[tauri::command]
+pub async fn outbox_resolve(
+    shell: State<'_, Shell>,
+    id: i64,
+    choice: ResolveChoice,
+) -> Result<OutboxRow, AppError> {
+    shell
+        .read(move |desk| desk.resolve(id, choice.into(), Utc::now()))
+        .await
+        .map(OutboxRow::from)
 }

@@ -271,6 +271,11 @@ pub struct SystemActivityView {
     /// False while the system does not answer (work continues from the cache).
     pub reachable: bool,
     pub problem: Option<ProblemView>,
+    /// Writes to this system held until its connection is fixed (credentials, permission):
+    /// they go once it answers again.
+    pub held: u32,
+    /// Why they are held and what to fix, in words, while any are.
+    pub held_reason: Option<String>,
 }
 
 /// Where the desk stands: every connected system and the outbox.
@@ -286,6 +291,9 @@ pub struct ActivityView {
     pub conflicts: u64,
     #[ts(type = "number")]
     pub failed: u64,
+    /// Writes held until their system's connection is fixed (see each system's `held`).
+    #[ts(type = "number")]
+    pub held: u64,
     /// No connected system answers: everything shown comes from the cache.
     pub offline: bool,
 }
@@ -297,6 +305,7 @@ impl From<schooldesk_sync::DeskActivity> for ActivityView {
             waiting: count("pending") + count("sending"),
             conflicts: count("conflict"),
             failed: count("failed"),
+            held: count("held"),
             sending: a.sending,
             offline: a.offline,
             systems: a
@@ -318,8 +327,26 @@ impl From<schooldesk_sync::DeskActivity> for ActivityView {
                         message: p.message,
                         retryable: p.retryable,
                     }),
+                    // Filled in by the shell from the cache (`Shell::held_by_system`).
+                    held: 0,
+                    held_reason: None,
                 })
                 .collect(),
+        }
+    }
+}
+
+impl ActivityView {
+    /// Fills each system's `held` and `held_reason` from the held outbox entries (the
+    /// engine's activity counts them for the whole outbox only).
+    pub fn fill_held(&mut self, held: &[OutboxEntry]) {
+        for system in &mut self.systems {
+            let mine: Vec<&OutboxEntry> = held
+                .iter()
+                .filter(|e| SystemId::from(e.system) == system.system)
+                .collect();
+            system.held = u32::try_from(mine.len()).unwrap_or(u32::MAX);
+            system.held_reason = mine.iter().find_map(|e| e.last_error.clone());
         }
     }
 }
@@ -386,6 +413,23 @@ pub fn typescript_bindings() -> String {
     push::<DocumentFormat>(&mut out, &cfg);
     push::<PaperSize>(&mut out, &cfg);
     push::<ExportedDocument>(&mut out, &cfg);
+    push::<PersonRow>(&mut out, &cfg);
+    push::<PeopleIndex>(&mut out, &cfg);
+    push::<SchoolNode>(&mut out, &cfg);
+    push::<SectionNode>(&mut out, &cfg);
+    push::<StudentRecordView>(&mut out, &cfg);
+    push::<SystemValue>(&mut out, &cfg);
+    push::<DisagreementView>(&mut out, &cfg);
+    push::<ContactView>(&mut out, &cfg);
+    push::<EnrollmentView>(&mut out, &cfg);
+    push::<AttendanceView>(&mut out, &cfg);
+    push::<ChecklistItemView>(&mut out, &cfg);
+    push::<DocumentView>(&mut out, &cfg);
+    push::<StudentPage>(&mut out, &cfg);
+    push::<AttemptView>(&mut out, &cfg);
+    push::<ConflictView>(&mut out, &cfg);
+    push::<ReceiptView>(&mut out, &cfg);
+    push::<ResolveChoice>(&mut out, &cfg);
     out.push_str(&format!(
         "\n/** The events the shell emits (src-tauri/src/ipc.rs `events`). */\nexport const EVENTS = {{ deskChanged: \"{}\", deskActivity: \"{}\", appStatus: \"{}\", updateStatus: \"{}\" }} as const;\n",
         events::DESK_CHANGED,
@@ -493,4 +537,636 @@ pub struct ExportedDocument {
     /// How many students the document names.
     #[ts(type = "number")]
     pub students: u64,
+}
+
+// ---- people, rosters and the student page ---------------------------------------------
+
+/// One child as the student list shows it: every system's record of the same child (same
+/// external id) folded into one row.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct PersonRow {
+    /// Stable id for `student_page`: `ext:<external id>`, or `<system>:<id>` for a record
+    /// that carries no external id (a child only that system knows).
+    pub id: String,
+    /// "Preferred-or-given Family", as it is read out.
+    pub name: String,
+    pub family_name: String,
+    pub given_name: String,
+    pub grade: Option<String>,
+    /// The homeroom, tutor group or form, by name where the section is cached.
+    pub homeroom: Option<String>,
+    /// The systems that hold a record of this child, in system order.
+    pub systems: Vec<SystemId>,
+    /// Every id the child has: each system's `<system>:<id>`, the bare ids and the external
+    /// id, for searching by any of them.
+    pub ids: Vec<String>,
+    /// The systems disagree about this child (name, date of birth, grade, …): the student
+    /// page shows each system's value.
+    pub flagged: bool,
+    /// Any system lists the child as active.
+    pub active: bool,
+}
+
+/// Every child in the cache, one row each (`list_people`).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct PeopleIndex {
+    /// Sorted by family name, then given name.
+    pub people: Vec<PersonRow>,
+    /// When the newest student record was fetched (RFC 3339, UTC); null with no students.
+    pub as_of: Option<String>,
+}
+
+/// A school of one system with its sections (`roster_tree`).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct SchoolNode {
+    /// `system:id`; `system:` alone for the "Other sections" node of sections whose school
+    /// is not cached.
+    pub id: String,
+    pub name: String,
+    pub system: SystemId,
+    pub system_name: String,
+    /// Sorted by name.
+    pub sections: Vec<SectionNode>,
+}
+
+/// A section, class, tutor group or homeroom in the roster tree.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct SectionNode {
+    /// `system:id`, the same ids `list_sections` and `section_members` use.
+    pub id: String,
+    pub name: String,
+    pub code: Option<String>,
+    /// What its system calls it: "Section", "Class", "Tutor group" or "Homeroom".
+    pub kind: String,
+    /// Students on its roster in the cache.
+    pub students: u32,
+}
+
+/// One system's record of the child, as that system holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct StudentRecordView {
+    pub system: SystemId,
+    pub system_name: String,
+    /// The child's id in that system.
+    pub source_id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub preferred_name: Option<String>,
+    /// YYYY-MM-DD.
+    pub date_of_birth: Option<String>,
+    pub grade: Option<String>,
+    /// By name where the section is cached.
+    pub homeroom: Option<String>,
+    pub active: bool,
+}
+
+/// One system's value for a field the systems disagree on.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct SystemValue {
+    pub system_name: String,
+    pub value: String,
+}
+
+/// A field on which the systems disagree about the child: nothing is merged, each value is
+/// shown.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct DisagreementView {
+    /// The field, in words ("Family name").
+    pub field: String,
+    pub values: Vec<SystemValue>,
+}
+
+/// A guardian or contact of the child, as one system records the link.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ContactView {
+    pub name: String,
+    pub relationship: Option<String>,
+    /// Every phone number the cache holds for them.
+    pub phones: Vec<String>,
+    pub email: Option<String>,
+    /// The system's primary contact for the child.
+    pub primary: bool,
+    /// Whether they may collect the child: `false` is a "may NOT collect" the office must
+    /// see; null when the system does not say.
+    pub may_collect: Option<bool>,
+    /// Whether the child lives with them; null when the system does not say.
+    pub lives_with: Option<bool>,
+    /// Whether they are an emergency contact; null when the system does not say.
+    pub emergency: Option<bool>,
+    pub system_name: String,
+}
+
+/// A section the child is on the roster of.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct EnrollmentView {
+    /// `system:id`, as `section_members` takes it.
+    pub section_id: String,
+    pub section_name: String,
+    pub code: Option<String>,
+    pub system_name: String,
+}
+
+/// One attendance mark of the child.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct AttendanceView {
+    /// YYYY-MM-DD.
+    pub date: String,
+    /// The period, or "AM"/"PM" for a UK session.
+    pub period: Option<String>,
+    pub section_name: Option<String>,
+    /// The system's own code ("/", "L", "T", …), or the status when it has none.
+    pub code: String,
+    /// In words: "Present", "Absent", "Late", "Excused".
+    pub status: String,
+    pub minutes_late: Option<u32>,
+    pub note: Option<String>,
+    /// `synced` (the system's record), `pending` (waiting in the outbox), `conflict` (the
+    /// system changed it too: resolve it in the outbox) or `local_only` (kept on this
+    /// computer: the system takes no writes, or the write was discarded).
+    pub state: String,
+    pub system_name: String,
+}
+
+/// One item of a registration checklist, for this child.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ChecklistItemView {
+    /// The checklist's name.
+    pub checklist: String,
+    /// The item's name.
+    pub item: String,
+    pub complete: bool,
+    pub required: bool,
+    /// YYYY-MM-DD, when completed and the system says when.
+    pub completed_on: Option<String>,
+}
+
+/// A registration document attached to the child's enrollment records.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct DocumentView {
+    /// `system:id`.
+    pub id: String,
+    pub name: String,
+    /// The file type ("application/pdf"), when the system says.
+    pub kind: Option<String>,
+    /// The file itself is in the cache (it can be opened offline).
+    pub downloaded: bool,
+}
+
+/// Everything the cache knows about one child (`student_page`).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct StudentPage {
+    /// The person id (`PersonRow.id`).
+    pub id: String,
+    pub name: String,
+    pub external_id: Option<String>,
+    /// The systems disagree about this child.
+    pub flagged: bool,
+    /// Each system's record, in system order.
+    pub records: Vec<StudentRecordView>,
+    pub disagreements: Vec<DisagreementView>,
+    /// Primary contacts first.
+    pub contacts: Vec<ContactView>,
+    pub enrollments: Vec<EnrollmentView>,
+    /// Most recent first, over the last [`ATTENDANCE_DAYS`] days that have marks.
+    pub attendance: Vec<AttendanceView>,
+    pub checklists: Vec<ChecklistItemView>,
+    pub documents: Vec<DocumentView>,
+}
+
+/// How many days of attendance the student page shows (back from the child's newest mark).
+pub const ATTENDANCE_DAYS: u32 = schooldesk_sync::persons::ATTENDANCE_DAYS;
+
+// ---- outbox actions ---------------------------------------------------------------------
+
+/// One request sent for a queued write, and what came back.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct AttemptView {
+    /// When it was sent (RFC 3339, UTC).
+    pub at: String,
+    /// What was sent (method, path and body; credentials are never recorded).
+    pub request: String,
+    /// What the system answered, when it answered.
+    pub answer: Option<String>,
+    /// How it ended, in words ("Accepted", "Conflict", "No answer yet", …).
+    pub outcome: String,
+}
+
+/// A conflict: the desk's value beside the system's.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ConflictView {
+    /// What the two disagree on ("Attendance of stu_12 on 2025-09-01", "Grade", …).
+    pub field_or_what: String,
+    /// The value made at this desk.
+    pub yours: String,
+    /// The value the system holds now.
+    pub theirs: String,
+    /// Who changed it in the system, when it says.
+    pub theirs_by: Option<String>,
+    /// When it was changed in the system (as the system gave it), when it says.
+    pub theirs_at: Option<String>,
+}
+
+/// One queued write with its whole history (`outbox_receipt`).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ReceiptView {
+    pub entry: OutboxRow,
+    /// Oldest first.
+    pub attempts: Vec<AttemptView>,
+    /// Set while the entry is a conflict.
+    pub conflict: Option<ConflictView>,
+    /// The system's answer to the write once done, as text.
+    pub answer: Option<String>,
+    /// `outbox_retry` applies (failed or held).
+    pub can_retry: bool,
+    /// `outbox_discard` applies (not sent yet, failed, held or a conflict, and not possibly
+    /// already received by the system).
+    pub can_discard: bool,
+    /// `outbox_resolve` applies (a conflict).
+    pub can_resolve: bool,
+}
+
+/// How a person resolves a conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolveChoice {
+    /// Send the desk's value again, over the system's current one.
+    KeepMine,
+    /// The system's value becomes the desk's; nothing is sent.
+    TakeTheirs,
+}
+
+// ---- conversions from the core -----------------------------------------------------------
+
+fn system_name(system: System) -> String {
+    system.display_name().to_string()
+}
+
+impl From<schooldesk_sync::persons::Person> for PersonRow {
+    fn from(p: schooldesk_sync::persons::Person) -> Self {
+        PersonRow {
+            id: p.id,
+            name: p.name,
+            family_name: p.family_name,
+            given_name: p.given_name,
+            grade: p.grade,
+            homeroom: p.homeroom,
+            systems: p.systems.into_iter().map(SystemId::from).collect(),
+            ids: p.ids,
+            flagged: p.flagged,
+            active: p.active,
+        }
+    }
+}
+
+impl From<schooldesk_sync::persons::People> for PeopleIndex {
+    fn from(p: schooldesk_sync::persons::People) -> Self {
+        PeopleIndex {
+            people: p.people.into_iter().map(PersonRow::from).collect(),
+            as_of: p.as_of.map(|t| t.to_rfc3339()),
+        }
+    }
+}
+
+impl From<schooldesk_sync::persons::SchoolBranch> for SchoolNode {
+    fn from(b: schooldesk_sync::persons::SchoolBranch) -> Self {
+        SchoolNode {
+            id: b.id,
+            name: b.name,
+            system: b.system.into(),
+            system_name: system_name(b.system),
+            sections: b
+                .sections
+                .into_iter()
+                .map(|s| SectionNode {
+                    id: s.id,
+                    name: s.name,
+                    code: s.code,
+                    kind: s.kind.to_string(),
+                    students: u32::try_from(s.students).unwrap_or(u32::MAX),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A compared field's name in words.
+fn field_in_words(field: &str) -> String {
+    match field {
+        "given_name" => "Given name".into(),
+        "family_name" => "Family name".into(),
+        "date_of_birth" => "Date of birth".into(),
+        "grade" => "Grade".into(),
+        other => {
+            let words = other.replace('_', " ");
+            let mut chars = words.chars();
+            match chars.next() {
+                Some(c) => c.to_uppercase().chain(chars).collect(),
+                None => String::new(),
+            }
+        }
+    }
+}
+
+fn status_in_words(status: schooldesk_domain::AttendanceStatus) -> &'static str {
+    use schooldesk_domain::AttendanceStatus as S;
+    match status {
+        S::Present => "Present",
+        S::Absent => "Absent",
+        S::Tardy => "Late",
+        S::Excused => "Excused",
+    }
+}
+
+/// "am"/"pm" sessions as the register writes them.
+fn period_in_words(period: String) -> String {
+    match period.to_ascii_lowercase().as_str() {
+        "am" => "AM".into(),
+        "pm" => "PM".into(),
+        _ => period,
+    }
+}
+
+impl From<schooldesk_cache::StudentMark> for AttendanceView {
+    fn from(m: schooldesk_cache::StudentMark) -> Self {
+        use schooldesk_domain::AttendanceStatus as S;
+        AttendanceView {
+            date: m.date.format("%Y-%m-%d").to_string(),
+            period: m.period.map(period_in_words),
+            section_name: m.section_name.or(m.section_source_id),
+            code: m.code.unwrap_or_else(|| m.status.as_str().to_string()),
+            status: status_in_words(m.status).to_string(),
+            minutes_late: match m.status {
+                S::Tardy => m
+                    .minutes
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|n| *n > 0),
+                _ => None,
+            },
+            note: m.note,
+            state: m.state,
+            system_name: system_name(m.system),
+        }
+    }
+}
+
+impl From<schooldesk_sync::persons::PersonPage> for StudentPage {
+    fn from(p: schooldesk_sync::persons::PersonPage) -> Self {
+        StudentPage {
+            id: p.person.id,
+            name: p.person.name,
+            external_id: p.person.external_id,
+            flagged: p.person.flagged,
+            records: p
+                .records
+                .into_iter()
+                .map(|s| StudentRecordView {
+                    system: s.source.system.into(),
+                    system_name: system_name(s.source.system),
+                    source_id: s.source.source_id,
+                    given_name: s.given_name,
+                    family_name: s.family_name,
+                    preferred_name: s.preferred_name,
+                    date_of_birth: s.date_of_birth.map(|d| d.format("%Y-%m-%d").to_string()),
+                    grade: s.grade,
+                    homeroom: s.homeroom,
+                    active: s.active,
+                })
+                .collect(),
+            disagreements: p
+                .disagreements
+                .into_iter()
+                .map(|(field, values)| DisagreementView {
+                    field: field_in_words(&field),
+                    values: values
+                        .into_iter()
+                        .map(|(system, value)| SystemValue {
+                            system_name: system_name(system),
+                            value,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            contacts: p
+                .contacts
+                .into_iter()
+                .map(|c| ContactView {
+                    name: c.name,
+                    relationship: c.relationship,
+                    phones: c.phones,
+                    email: c.email,
+                    primary: c.primary,
+                    may_collect: c.may_collect,
+                    // No system Schooldesk reads says who the child lives with.
+                    lives_with: None,
+                    emergency: c.emergency,
+                    system_name: system_name(c.system),
+                })
+                .collect(),
+            enrollments: p
+                .enrollments
+                .into_iter()
+                .map(|e| EnrollmentView {
+                    section_id: e.section_id,
+                    section_name: e.name,
+                    code: e.code,
+                    system_name: system_name(e.system),
+                })
+                .collect(),
+            attendance: p.attendance.into_iter().map(AttendanceView::from).collect(),
+            checklists: p
+                .checklists
+                .into_iter()
+                .map(|c| ChecklistItemView {
+                    checklist: c.checklist,
+                    item: c.item,
+                    complete: c.complete,
+                    required: c.required,
+                    completed_on: c.completed_on.map(|d| d.format("%Y-%m-%d").to_string()),
+                })
+                .collect(),
+            documents: p
+                .documents
+                .into_iter()
+                .map(|d| DocumentView {
+                    id: schooldesk_sync::reads::qualified_id(d.system, &d.source_id),
+                    name: d.name,
+                    kind: d.content_type,
+                    downloaded: d.downloaded,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<ResolveChoice> for schooldesk_sync::Resolution {
+    fn from(c: ResolveChoice) -> Self {
+        match c {
+            ResolveChoice::KeepMine => schooldesk_sync::Resolution::KeepMine,
+            ResolveChoice::TakeTheirs => schooldesk_sync::Resolution::TakeTheirs,
+        }
+    }
+}
+
+/// A JSON value as one line of text: strings as they are.
+fn json_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// What a request was: "POST /attendance {…}", or why it could not be made.
+fn request_text(request: &serde_json::Value) -> String {
+    let field = |k: &str| request.get(k).and_then(serde_json::Value::as_str);
+    match (field("method"), field("route").or_else(|| field("path"))) {
+        (Some(method), Some(route)) => {
+            let mut s = format!("{method} {route}");
+            if let Some(body) = request.get("body").filter(|b| !b.is_null()) {
+                s.push(' ');
+                s.push_str(&json_text(body));
+            }
+            s
+        }
+        _ => field("problem").map_or_else(|| json_text(request), str::to_string),
+    }
+}
+
+fn outcome_in_words(outcome: Option<&str>) -> String {
+    match outcome {
+        None => "No answer yet",
+        Some("applied") => "Accepted",
+        Some("conflict") => "Conflict: the system holds a different value",
+        Some("refused") => "Refused",
+        Some("retry") => "Not reached; will try again",
+        Some("held") => "Held until the connection is fixed",
+        Some("uncertain") => "No answer; Schooldesk checks before sending again",
+        Some("settled_applied") => "Checked: it had arrived",
+        Some("settled_absent") => "Checked: it had not arrived",
+        Some("settled_conflict") => "Checked: the system holds a different value",
+        Some(other) => other,
+    }
+    .to_string()
+}
+
+/// The system's record inside a reply (OmniForge wraps it as `{"data": …}`).
+fn unwrap_data(v: &serde_json::Value) -> &serde_json::Value {
+    v.get("data").filter(|d| d.is_object()).unwrap_or(v)
+}
+
+fn text_of(v: &serde_json::Value, keys: &[&str]) -> Option<String> {
+    keys.iter()
+        .find_map(|k| v.get(*k).filter(|x| !x.is_null()).map(json_text))
+}
+
+/// The desk's value beside the system's, for a conflict.
+fn conflict_view(write: &schooldesk_domain::Write, server: &serde_json::Value) -> ConflictView {
+    use schooldesk_domain::Write;
+    let theirs_rec = unwrap_data(server);
+    let theirs_by = text_of(
+        theirs_rec,
+        &[
+            "updatedBy",
+            "updated_by",
+            "modifiedBy",
+            "modified_by",
+            "recordedBy",
+        ],
+    );
+    let theirs_at = text_of(theirs_rec, &["updatedAt", "updated_at", "modifiedAt"]);
+    let (field_or_what, yours, theirs) = match write {
+        Write::Mark(m) => {
+            let mut what = format!("Attendance of {} on {}", m.student_id, m.date);
+            if let Some(p) = &m.period {
+                what.push_str(&format!(", period {p}"));
+            }
+            let mark = |status: Option<String>, code: Option<String>| match (status, code) {
+                (Some(s), Some(c)) => format!("{s} ({c})"),
+                (Some(s), None) => s,
+                (None, Some(c)) => c,
+                (None, None) => "(none)".to_string(),
+            };
+            (
+                what,
+                mark(Some(m.status.as_str().to_string()), m.code.clone()),
+                mark(
+                    text_of(theirs_rec, &["status"]),
+                    text_of(theirs_rec, &["code"]),
+                ),
+            )
+        }
+        Write::SetGrade {
+            student_id,
+            assignment_id,
+            grade,
+            ..
+        } => (
+            format!("Grade of {student_id} for assignment {assignment_id}"),
+            grade.clone(),
+            text_of(theirs_rec, &["grade"]).unwrap_or_else(|| "(none)".into()),
+        ),
+        Write::UpdateUser { user_id, set, .. } => (
+            format!(
+                "User {user_id}: {}",
+                set.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+            set.iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            set.keys()
+                .map(|k| format!("{k}: {}", text_of(theirs_rec, &[k]).unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        other => (other.describe(), other.describe(), json_text(theirs_rec)),
+    };
+    ConflictView {
+        field_or_what,
+        yours,
+        theirs,
+        theirs_by,
+        theirs_at,
+    }
+}
+
+impl From<schooldesk_sync::Receipt> for ReceiptView {
+    fn from(r: schooldesk_sync::Receipt) -> Self {
+        let state = r.entry.state;
+        let conflict = match (state, &r.answer) {
+            (OutboxState::Conflict, Some(server)) => Some(conflict_view(&r.entry.write, server)),
+            (OutboxState::Conflict, None) => {
+                Some(conflict_view(&r.entry.write, &serde_json::Value::Null))
+            }
+            _ => None,
+        };
+        let uncertain = r.entry.uncertain;
+        ReceiptView {
+            attempts: r
+                .attempts
+                .iter()
+                .map(|a| AttemptView {
+                    at: a.started_at.to_rfc3339(),
+                    request: request_text(&a.request),
+                    answer: a.answer.as_ref().map(json_text),
+                    outcome: outcome_in_words(a.outcome.as_deref()),
+                })
+                .collect(),
+            answer: match state {
+                OutboxState::Done => r.answer.as_ref().map(json_text),
+                _ => None,
+            },
+            can_retry: matches!(state, OutboxState::Failed | OutboxState::Held),
+            can_discard: !uncertain
+                && matches!(
+                    state,
+                    OutboxState::Pending
+                        | OutboxState::Failed
+                        | OutboxState::Conflict
+                        | OutboxState::Held
+                ),
+            can_resolve: state == OutboxState::Conflict,
+            conflict,
+            entry: r.entry.into(),
+        }
+    }
 }

@@ -165,7 +165,11 @@ async fn start_engine<R: Runtime>(app: &tauri::AppHandle<R>, desk: Desk, sync_at
         sync_at_start,
         ..Schedule::default()
     };
-    let engine = Arc::new(Engine::start(desk, schedule, Arc::new(chrono::Utc::now)));
+    let engine = Arc::new(Engine::start(
+        desk.clone(),
+        schedule,
+        Arc::new(chrono::Utc::now),
+    ));
     let mut events = engine.subscribe();
     *app.state::<Shell>()
         .engine
@@ -179,7 +183,19 @@ async fn start_engine<R: Runtime>(app: &tauri::AppHandle<R>, desk: Desk, sync_at
                     let _ = app.emit(events::DESK_CHANGED, ChangesView::from(changes));
                 }
                 Ok(DeskEvent::Activity(activity)) => {
-                    let _ = app.emit(events::DESK_ACTIVITY, ActivityView::from(activity));
+                    let mut view = ActivityView::from(activity);
+                    // Which systems hold writes, and why, is read only while any are held.
+                    if view.held > 0 {
+                        let desk = desk.clone();
+                        let held = tauri::async_runtime::spawn_blocking(move || {
+                            desk.outbox(Some(schooldesk_domain::OutboxState::Held))
+                        })
+                        .await;
+                        if let Ok(Ok(held)) = held {
+                            view.fill_held(&held);
+                        }
+                    }
+                    let _ = app.emit(events::DESK_ACTIVITY, view);
                 }
                 // Fell behind: tell the window to re-read everything.
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
@@ -275,6 +291,14 @@ pub fn shell<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tau
             commands::update_status,
             commands::restart_to_update,
             commands::set_update_endpoint,
+            commands::list_people,
+            commands::roster_tree,
+            commands::section_members,
+            commands::student_page,
+            commands::outbox_receipt,
+            commands::outbox_retry,
+            commands::outbox_discard,
+            commands::outbox_resolve,
             exports::list_sections,
             exports::export_document,
             exports::print_document,

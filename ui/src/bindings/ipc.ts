@@ -139,7 +139,16 @@ next_sync_at: string | null,
 /**
  * False while the system does not answer (work continues from the cache).
  */
-reachable: boolean, problem: ProblemView | null, };
+reachable: boolean, problem: ProblemView | null, 
+/**
+ * Writes to this system held until its connection is fixed (credentials, permission):
+ * they go once it answers again.
+ */
+held: number, 
+/**
+ * Why they are held and what to fix, in words, while any are.
+ */
+held_reason: string | null, };
 
 /**
  * Where the desk stands: every connected system and the outbox.
@@ -153,6 +162,10 @@ sending: boolean,
  * Writes waiting to be sent.
  */
 waiting: number, conflicts: number, failed: number, 
+/**
+ * Writes held until their system's connection is fixed (see each system's `held`).
+ */
+held: number, 
 /**
  * No connected system answers: everything shown comes from the cache.
  */
@@ -238,6 +251,321 @@ title: string, bytes: number,
  * How many students the document names.
  */
 students: number, };
+
+/**
+ * One child as the student list shows it: every system's record of the same child (same
+ * external id) folded into one row.
+ */
+export type PersonRow = { 
+/**
+ * Stable id for `student_page`: `ext:<external id>`, or `<system>:<id>` for a record
+ * that carries no external id (a child only that system knows).
+ */
+id: string, 
+/**
+ * "Preferred-or-given Family", as it is read out.
+ */
+name: string, family_name: string, given_name: string, grade: string | null, 
+/**
+ * The homeroom, tutor group or form, by name where the section is cached.
+ */
+homeroom: string | null, 
+/**
+ * The systems that hold a record of this child, in system order.
+ */
+systems: Array<SystemId>, 
+/**
+ * Every id the child has: each system's `<system>:<id>`, the bare ids and the external
+ * id, for searching by any of them.
+ */
+ids: Array<string>, 
+/**
+ * The systems disagree about this child (name, date of birth, grade, …): the student
+ * page shows each system's value.
+ */
+flagged: boolean, 
+/**
+ * Any system lists the child as active.
+ */
+active: boolean, };
+
+/**
+ * Every child in the cache, one row each (`list_people`).
+ */
+export type PeopleIndex = { 
+/**
+ * Sorted by family name, then given name.
+ */
+people: Array<PersonRow>, 
+/**
+ * When the newest student record was fetched (RFC 3339, UTC); null with no students.
+ */
+as_of: string | null, };
+
+/**
+ * A school of one system with its sections (`roster_tree`).
+ */
+export type SchoolNode = { 
+/**
+ * `system:id`; `system:` alone for the "Other sections" node of sections whose school
+ * is not cached.
+ */
+id: string, name: string, system: SystemId, system_name: string, 
+/**
+ * Sorted by name.
+ */
+sections: Array<SectionNode>, };
+
+/**
+ * A section, class, tutor group or homeroom in the roster tree.
+ */
+export type SectionNode = { 
+/**
+ * `system:id`, the same ids `list_sections` and `section_members` use.
+ */
+id: string, name: string, code: string | null, 
+/**
+ * What its system calls it: "Section", "Class", "Tutor group" or "Homeroom".
+ */
+kind: string, 
+/**
+ * Students on its roster in the cache.
+ */
+students: number, };
+
+/**
+ * One system's record of the child, as that system holds it.
+ */
+export type StudentRecordView = { system: SystemId, system_name: string, 
+/**
+ * The child's id in that system.
+ */
+source_id: string, given_name: string, family_name: string, preferred_name: string | null, 
+/**
+ * YYYY-MM-DD.
+ */
+date_of_birth: string | null, grade: string | null, 
+/**
+ * By name where the section is cached.
+ */
+homeroom: string | null, active: boolean, };
+
+/**
+ * One system's value for a field the systems disagree on.
+ */
+export type SystemValue = { system_name: string, value: string, };
+
+/**
+ * A field on which the systems disagree about the child: nothing is merged, each value is
+ * shown.
+ */
+export type DisagreementView = { 
+/**
+ * The field, in words ("Family name").
+ */
+field: string, values: Array<SystemValue>, };
+
+/**
+ * A guardian or contact of the child, as one system records the link.
+ */
+export type ContactView = { name: string, relationship: string | null, 
+/**
+ * Every phone number the cache holds for them.
+ */
+phones: Array<string>, email: string | null, 
+/**
+ * The system's primary contact for the child.
+ */
+primary: boolean, 
+/**
+ * Whether they may collect the child: `false` is a "may NOT collect" the office must
+ * see; null when the system does not say.
+ */
+may_collect: boolean | null, 
+/**
+ * Whether the child lives with them; null when the system does not say.
+ */
+lives_with: boolean | null, 
+/**
+ * Whether they are an emergency contact; null when the system does not say.
+ */
+emergency: boolean | null, system_name: string, };
+
+/**
+ * A section the child is on the roster of.
+ */
+export type EnrollmentView = { 
+/**
+ * `system:id`, as `section_members` takes it.
+ */
+section_id: string, section_name: string, code: string | null, system_name: string, };
+
+/**
+ * One attendance mark of the child.
+ */
+export type AttendanceView = { 
+/**
+ * YYYY-MM-DD.
+ */
+date: string, 
+/**
+ * The period, or "AM"/"PM" for a UK session.
+ */
+period: string | null, section_name: string | null, 
+/**
+ * The system's own code ("/", "L", "T", …), or the status when it has none.
+ */
+code: string, 
+/**
+ * In words: "Present", "Absent", "Late", "Excused".
+ */
+status: string, minutes_late: number | null, note: string | null, 
+/**
+ * `synced` (the system's record), `pending` (waiting in the outbox), `conflict` (the
+ * system changed it too: resolve it in the outbox) or `local_only` (kept on this
+ * computer: the system takes no writes, or the write was discarded).
+ */
+state: string, system_name: string, };
+
+/**
+ * One item of a registration checklist, for this child.
+ */
+export type ChecklistItemView = { 
+/**
+ * The checklist's name.
+ */
+checklist: string, 
+/**
+ * The item's name.
+ */
+item: string, complete: boolean, required: boolean, 
+/**
+ * YYYY-MM-DD, when completed and the system says when.
+ */
+completed_on: string | null, };
+
+/**
+ * A registration document attached to the child's enrollment records.
+ */
+export type DocumentView = { 
+/**
+ * `system:id`.
+ */
+id: string, name: string, 
+/**
+ * The file type ("application/pdf"), when the system says.
+ */
+kind: string | null, 
+/**
+ * The file itself is in the cache (it can be opened offline).
+ */
+downloaded: boolean, };
+
+/**
+ * Everything the cache knows about one child (`student_page`).
+ */
+export type StudentPage = { 
+/**
+ * The person id (`PersonRow.id`).
+ */
+id: string, name: string, external_id: string | null, 
+/**
+ * The systems disagree about this child.
+ */
+flagged: boolean, 
+/**
+ * Each system's record, in system order.
+ */
+records: Array<StudentRecordView>, disagreements: Array<DisagreementView>, 
+/**
+ * Primary contacts first.
+ */
+contacts: Array<ContactView>, enrollments: Array<EnrollmentView>, 
+/**
+ * Most recent first, over the last [`ATTENDANCE_DAYS`] days that have marks.
+ */
+attendance: Array<AttendanceView>, checklists: Array<ChecklistItemView>, documents: Array<DocumentView>, };
+
+/**
+ * One request sent for a queued write, and what came back.
+ */
+export type AttemptView = { 
+/**
+ * When it was sent (RFC 3339, UTC).
+ */
+at: string, 
+/**
+ * What was sent (method, path and body; credentials are never recorded).
+ */
+request: string, 
+/**
+ * What the system answered, when it answered.
+ */
+answer: string | null, 
+/**
+ * How it ended, in words ("Accepted", "Conflict", "No answer yet", …).
+ */
+outcome: string, };
+
+/**
+ * A conflict: the desk's value beside the system's.
+ */
+export type ConflictView = { 
+/**
+ * What the two disagree on ("Attendance of stu_12 on 2025-09-01", "Grade", …).
+ */
+field_or_what: string, 
+/**
+ * The value made at this desk.
+ */
+yours: string, 
+/**
+ * The value the system holds now.
+ */
+theirs: string, 
+/**
+ * Who changed it in the system, when it says.
+ */
+theirs_by: string | null, 
+/**
+ * When it was changed in the system (as the system gave it), when it says.
+ */
+theirs_at: string | null, };
+
+/**
+ * One queued write with its whole history (`outbox_receipt`).
+ */
+export type ReceiptView = { entry: OutboxRow, 
+/**
+ * Oldest first.
+ */
+attempts: Array<AttemptView>, 
+/**
+ * Set while the entry is a conflict.
+ */
+conflict: ConflictView | null, 
+/**
+ * The system's answer to the write once done, as text.
+ */
+answer: string | null, 
+/**
+ * `outbox_retry` applies (failed or held).
+ */
+can_retry: boolean, 
+/**
+ * `outbox_discard` applies (not sent yet, failed, held or a conflict, and not possibly
+ * already received by the system).
+ */
+can_discard: boolean, 
+/**
+ * `outbox_resolve` applies (a conflict).
+ */
+can_resolve: boolean, };
+
+/**
+ * How a person resolves a conflict.
+ */
+export type ResolveChoice = "keep_mine" | "take_theirs";
 
 /** The events the shell emits (src-tauri/src/ipc.rs `events`). */
 export const EVENTS = { deskChanged: "desk-changed", deskActivity: "desk-activity", appStatus: "app-status", updateStatus: "update-status" } as const;

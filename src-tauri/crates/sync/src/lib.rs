@@ -10,6 +10,7 @@ pub mod documents;
 pub mod engine;
 pub mod estimate;
 pub mod matching;
+pub mod persons;
 pub mod pull;
 pub mod reads;
 pub mod replay;
