@@ -8,8 +8,9 @@ import {
   lastDays,
   type DocumentChoice,
 } from "./documents";
-import { DeskPage } from "./app";
-import { MockBackend } from "./backend/mock";
+import { mount as mountApp, unmount, flushSync } from "svelte";
+import App from "./App.svelte";
+import { MockBackend } from "./fixture/mock";
 
 let root: HTMLElement;
 
@@ -192,7 +193,7 @@ describe("the Documents panel", () => {
     q<HTMLButtonElement>("doc-save").click();
     expect(q("doc-result").textContent).toBe("Choose a section first.");
     expect(q("doc-result").dataset.state).toBe("bad");
-    expect(backend.calls.some((c) => c.cmd === "export_document")).toBe(false);
+    expect(backend.calls.some((c: { cmd: string }) => c.cmd === "export_document")).toBe(false);
 
     choose(q("doc-kind"), "learning_support");
     q<HTMLButtonElement>("doc-save").click();
@@ -200,13 +201,15 @@ describe("the Documents panel", () => {
     expect(q("doc-result").textContent).toMatch(/^Learning support is not switched on/);
   });
 
-  it("is mounted on the desk page and loads the sections with it", async () => {
+  it("is placed in the frame's Documents screen and loads the sections with it", async () => {
     const backend = new MockBackend();
-    const page = new DeskPage(root, backend, { searchDelayMs: 0 });
-    await page.start();
-    expect(q("documents")).not.toBeNull();
-    expect(backend.calls.some((c) => c.cmd === "list_sections")).toBe(true);
-    expect(q<HTMLSelectElement>("doc-section").options.length).toBe(4);
-    page.dispose();
+    location.hash = "#/documents";
+    const app = mountApp(App, { target: root, props: { backend } });
+    flushSync();
+    await until(() => q("documents") !== null, "the panel");
+    await until(() => q<HTMLSelectElement>("doc-section").options.length === 4, "the sections");
+    expect(backend.calls.filter((c) => c.cmd === "list_sections")).toHaveLength(1);
+    await unmount(app);
+    location.hash = "";
   });
 });

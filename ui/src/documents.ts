@@ -266,7 +266,7 @@ export class DocumentsPanel {
       h(
         "div",
         { class: "panel-head" },
-        h("h2", { id: "documents-title" }, "Documents"),
+        h("h2", { id: "documents-title" }, "Make a document"),
         h("span", { class: "doc-note" }, "made from this computer's cache, so they work offline"),
       ),
       form,

@@ -1,7 +1,8 @@
 import "./styles.css";
-import { mountPage } from "./app";
+import { mount } from "svelte";
+import App from "./App.svelte";
 import { pickBackend } from "./backend";
 
 const root = document.getElementById("app");
 if (!root) throw new Error("index.html lost its #app element");
-mountPage(root, pickBackend());
+void pickBackend().then((backend) => mount(App, { target: root, props: { backend } }));

@@ -12,6 +12,7 @@ import type {
   StudentList,
   UpdateStatus,
 } from "../bindings/ipc";
+import type { PeopleIndex, ReceiptView, ResolveChoice, SchoolNode, StudentPage } from "../bindings/ipc";
 
 /** What the page does when the shell says something moved (`EVENTS` in bindings/ipc.ts). */
 export interface DeskHandlers {
@@ -47,6 +48,19 @@ export interface Backend {
   printDocument(request: DocumentRequest, paper: PaperSize): Promise<ExportedDocument>;
   /** Opens the folder saved documents go to; answers its path. */
   openExportFolder(): Promise<string>;
+  /** Everyone in the cache, one row per child (matched across systems). */
+  listPeople(): Promise<PeopleIndex>;
+  /** Schools and their sections, for the Rosters tree. */
+  rosterTree(): Promise<SchoolNode[]>;
+  /** The person ids on one section's roster. */
+  sectionMembers(section: string): Promise<string[]>;
+  /** Everything the student page shows about one person. */
+  studentPage(person: string): Promise<StudentPage>;
+  /** One queued write with every attempt made and any conflict. */
+  outboxReceipt(id: number): Promise<ReceiptView>;
+  outboxRetry(id: number): Promise<OutboxRow>;
+  outboxDiscard(id: number): Promise<OutboxRow>;
+  outboxResolve(id: number, choice: ResolveChoice): Promise<OutboxRow>;
   /** Follows the shell's events until the returned function is called. */
   subscribe(handlers: DeskHandlers): Promise<() => void>;
 }

@@ -4,7 +4,8 @@ import { emit } from "@tauri-apps/api/event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it } from "vitest";
 import { EVENTS, type ActivityView, type AppStatus, type ChangesView, type UpdateStatus } from "../bindings/ipc";
-import { BackendError, TauriBackend, pickBackend, MockBackend } from "./index";
+import { BackendError, TauriBackend, pickBackend } from "./index";
+import { installFixture } from "../fixture/install";
 
 afterEach(() => clearMocks());
 
@@ -67,8 +68,8 @@ describe("TauriBackend", () => {
       onStatus: (s) => status.push(s),
     });
     const changes: ChangesView = { origins: ["sync"], tables: ["students"] };
-    const view: ActivityView = { systems: [], sending: true, waiting: 2, conflicts: 0, failed: 1, offline: true };
-    const ready: AppStatus = { version: "1", demo: false, data_dir: "/d", sync: { state: "ready" } };
+    const view: ActivityView = { systems: [], sending: true, waiting: 2, conflicts: 0, failed: 1, held: 0, offline: true };
+    const ready: AppStatus = { version: "1", demo: false, first_run: false, data_dir: "/d", sync: { state: "ready" } };
     await emit(EVENTS.deskChanged, changes);
     await emit(EVENTS.deskActivity, view);
     await emit(EVENTS.appStatus, ready);
@@ -152,9 +153,56 @@ describe("TauriBackend", () => {
     expect(err).toMatchObject({ code: "ui.unexpected", message: "command list_outbox not allowed by ACL" });
   });
 
-  it("is picked only inside the app", () => {
-    const inApp = { __TAURI_INTERNALS__: {} } as unknown as Window;
-    expect(pickBackend(inApp)).toBeInstanceOf(TauriBackend);
-    expect(pickBackend({} as Window)).toBeInstanceOf(MockBackend);
+  it("calls the frame's read and outbox commands with the argument names the shell takes", async () => {
+    const seen: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      seen.push([cmd, args]);
+      return cmd === "section_members" ? [] : {};
+    });
+    const b = new TauriBackend();
+    await b.listPeople();
+    await b.rosterTree();
+    await b.sectionMembers("omniforge:hr-7b");
+    await b.studentPage("ext:S-1001");
+    await b.outboxReceipt(3);
+    await b.outboxRetry(3);
+    await b.outboxDiscard(3);
+    await b.outboxResolve(3, "take_theirs");
+    expect(seen).toEqual([
+      ["list_people", {}],
+      ["roster_tree", {}],
+      ["section_members", { section: "omniforge:hr-7b" }],
+      ["student_page", { person: "ext:S-1001" }],
+      ["outbox_receipt", { id: 3 }],
+      ["outbox_retry", { id: 3 }],
+      ["outbox_discard", { id: 3 }],
+      ["outbox_resolve", { id: 3, choice: "take_theirs" }],
+    ]);
+  });
+
+  it("installs no fixture in a test build: only development and fixture builds have one", async () => {
+    expect(import.meta.env.MODE).toBe("test");
+    const win = {} as Window;
+    await expect(pickBackend(win)).resolves.toBeInstanceOf(TauriBackend);
+    expect("__TAURI_INTERNALS__" in win).toBe(false);
+    expect(window.__fixture).toBeUndefined();
+  });
+
+  it("answers at the IPC boundary from the fixture desk, events included", async () => {
+    const desk = installFixture(window);
+    const b = new TauriBackend();
+    const people = await b.listPeople();
+    expect(people.people.map((p) => p.name)).toContain("Amara Okafor");
+    const err = await b.studentPage("ext:nobody").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendError);
+    expect(err).toMatchObject({ code: "desk.not_found" });
+    const heard: ChangesView[] = [];
+    await b.subscribe({ onChanged: (c) => heard.push(c) });
+    await b.outboxDiscard(2);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(heard).toEqual([{ origins: ["user"], tables: ["outbox"] }]);
+    expect((await b.listOutbox()).find((r) => r.id === 2)?.state).toBe("discarded");
+    expect(window.__fixture).toBe(desk);
+    delete window.__fixture;
   });
 });

@@ -16,6 +16,7 @@ import {
   type StudentList,
   type UpdateStatus,
 } from "../bindings/ipc";
+import type { PeopleIndex, ReceiptView, ResolveChoice, SchoolNode, StudentPage } from "../bindings/ipc";
 import { BackendError, type Backend, type DeskHandlers } from "./backend";
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
@@ -74,6 +75,38 @@ export class TauriBackend implements Backend {
 
   openExportFolder(): Promise<string> {
     return call("open_export_folder");
+  }
+
+  listPeople(): Promise<PeopleIndex> {
+    return call("list_people");
+  }
+
+  rosterTree(): Promise<SchoolNode[]> {
+    return call("roster_tree");
+  }
+
+  sectionMembers(section: string): Promise<string[]> {
+    return call("section_members", { section });
+  }
+
+  studentPage(person: string): Promise<StudentPage> {
+    return call("student_page", { person });
+  }
+
+  outboxReceipt(id: number): Promise<ReceiptView> {
+    return call("outbox_receipt", { id });
+  }
+
+  outboxRetry(id: number): Promise<OutboxRow> {
+    return call("outbox_retry", { id });
+  }
+
+  outboxDiscard(id: number): Promise<OutboxRow> {
+    return call("outbox_discard", { id });
+  }
+
+  outboxResolve(id: number, choice: ResolveChoice): Promise<OutboxRow> {
+    return call("outbox_resolve", { id, choice });
   }
 
   async subscribe(handlers: DeskHandlers): Promise<() => void> {

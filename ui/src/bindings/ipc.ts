@@ -85,6 +85,11 @@ export type AppStatus = { version: string,
  */
 demo: boolean, 
 /**
+ * Nothing is connected and the demo was not chosen: show first run (connect a system,
+ * or `choose_demo`). The engine runs no demo until then.
+ */
+first_run: boolean, 
+/**
  * The folder holding the encrypted cache.
  */
 data_dir: string, sync: SyncPhase, };
@@ -567,5 +572,178 @@ can_resolve: boolean, };
  */
 export type ResolveChoice = "keep_mine" | "take_theirs";
 
+/**
+ * One school system as Settings and first run show it, connected or not. Never the secret.
+ */
+export type ConnectionView = { 
+/**
+ * Which system.
+ */
+system: SystemId, 
+/**
+ * The name the office knows the system by ("OmniForge SIS").
+ */
+system_name: string, 
+/**
+ * Settings for this system are saved (its secret may still be missing: `has_secret`).
+ */
+connected: boolean, 
+/**
+ * The address saved (`https://…`), when connected.
+ */
+base_url: string | null, 
+/**
+ * The account the secret belongs to (HUBmis: the client id), when the system uses one.
+ */
+account: string | null, 
+/**
+ * The HUBmis realm (the school), when the system uses one.
+ */
+realm: string | null, 
+/**
+ * The keychain holds this system's secret (the secret itself never crosses).
+ */
+has_secret: boolean, 
+/**
+ * What the secret is called for this system ("API key", "Client secret").
+ */
+secret_label: string, 
+/**
+ * The form asks for an account (`ConnectionInput.account`): HUBmis's client id.
+ */
+uses_account: boolean, 
+/**
+ * The form asks for a realm (`ConnectionInput.realm`): HUBmis only.
+ */
+uses_realm: boolean, 
+/**
+ * The pace Schooldesk keeps to for this system, in words ("At most 60 requests a
+ * minute"), from the connector's limits and any override saved.
+ */
+rate_limit: string | null, 
+/**
+ * The school chose to copy learning-support (SEN) records from this system.
+ */
+learning_support: boolean, 
+/**
+ * The school chose to keep medical conditions at hand (set with the command line).
+ */
+medical_alerts: boolean, 
+/**
+ * The school's time zone (IANA name) used for "today"; none: this computer's zone.
+ */
+time_zone: string | null, 
+/**
+ * When the settings were last saved, RFC 3339, UTC.
+ */
+updated_at: string | null, };
+
+/**
+ * A connection as typed into Settings or first run (`test_connection`, `save_connection`).
+ */
+export type ConnectionInput = { 
+/**
+ * Which system.
+ */
+system: SystemId, 
+/**
+ * The system's address, `https://…` (plain `http://` only on this computer).
+ */
+base_url: string, 
+/**
+ * HUBmis: the client id. Other systems sign in with the secret alone: leave it out.
+ */
+account: string | null, 
+/**
+ * HUBmis: the realm (the school). Leave it out for other systems.
+ */
+realm: string | null, 
+/**
+ * The API key or client secret. Empty keeps the one already in the keychain (to change
+ * an option of a connected system); it goes to the keychain only when saved.
+ */
+secret: string, 
+/**
+ * Copy learning-support records; left out keeps what is saved (off for a new one).
+ * Turning it off deletes the records already copied.
+ */
+learning_support: boolean | null, 
+/**
+ * The school's time zone (IANA name, such as `Europe/London`); left out keeps what is
+ * saved, empty goes back to this computer's zone.
+ */
+time_zone: string | null, };
+
+/**
+ * What a first sync of one system will take, before it starts.
+ */
+export type EstimateView = { 
+/**
+ * Requests the sync will make.
+ */
+requests: number, 
+/**
+ * The least minutes the system's rate limit allows for them (rounded up; 0: under a minute).
+ */
+minutes: number, 
+/**
+ * The same in words ("OmniForge SIS: about 40 requests, at least 1 min at 60 a minute").
+ */
+text: string, 
+/**
+ * The estimate assumed a district of this many students (nothing is cached yet).
+ */
+assumed_students: number | null, };
+
+/**
+ * The answer of `test_connection`: whether the system answered and took the secret.
+ * Nothing is saved either way.
+ */
+export type ConnectionTest = { 
+/**
+ * The system answered its cheapest call and accepted the secret.
+ */
+ok: boolean, 
+/**
+ * A sentence for the person: what happened and what to do next.
+ */
+message: string, 
+/**
+ * Why it failed (`connector.auth`, `connector.offline`, …), when it did.
+ */
+error: ErrorPayload | null, 
+/**
+ * What the first sync will take, when the test passed.
+ */
+estimate: EstimateView | null, };
+
+/**
+ * Where the data of the desk in use lives (`data_location`).
+ */
+export type DataLocation = { 
+/**
+ * The data folder (the demo's own folder while the demo runs).
+ */
+data_dir: string, 
+/**
+ * The encrypted cache file.
+ */
+cache_file: string, 
+/**
+ * The cache's size on disk, its write-ahead log included (0: not created yet).
+ */
+bytes: number, 
+/**
+ * Where its key is kept: the keychain's service and account (never the key).
+ */
+keychain_entry: string, 
+/**
+ * This is the demo profile's data, apart from any school's.
+ */
+demo: boolean, };
+
 /** The events the shell emits (src-tauri/src/ipc.rs `events`). */
 export const EVENTS = { deskChanged: "desk-changed", deskActivity: "desk-activity", appStatus: "app-status", updateStatus: "update-status" } as const;
+
+/** What the person types to confirm `wipe_cache` (src-tauri/src/ipc.rs `WIPE_PHRASE`). */
+export const WIPE_PHRASE = "delete everything";

@@ -1,5 +1,5 @@
-// The Documents panel of the built UI (ui/dist) in Debian's Chromium, on the in-memory mock
-// backend (no `__TAURI_INTERNALS__`, so the page picks it): operated from the keyboard only,
+// The Documents panel of the fixture build (ui/dist-fixture) in Debian's Chromium, on the
+// fixture desk behind a fake IPC (src/fixture/install.ts): operated from the keyboard only,
 // with visible focus, labels, and readable text in both colour schemes.
 // Run: npm run build && npm run test:browser   (saves artifacts/ui-documents*.png)
 import { after, before, describe, it } from "node:test";
@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const dist = resolve(here, "../../dist");
+const dist = resolve(process.env.UI_DIST ?? resolve(here, "../../dist-fixture"));
 const artifacts = resolve(process.env.ARTIFACTS_DIR ?? resolve(here, "../../../artifacts"));
 const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -92,7 +92,7 @@ describe("the Documents panel in Chromium", () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 }, locale, colorScheme });
     const problems = [];
     page.on("pageerror", (e) => problems.push(e.message));
-    await page.goto(base);
+    await page.goto(`${base}#/documents`);
     // The mock answers at once; sections in the picker mean the panel has loaded.
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="doc-section"] option').length > 1);
     return { page, problems };
@@ -116,7 +116,7 @@ describe("the Documents panel in Chromium", () => {
 
   it("saves the emergency list from the keyboard and says where it went", async () => {
     const { page, problems } = await open();
-    const panel = page.getByRole("region", { name: "Documents" });
+    const panel = page.getByRole("region", { name: "Make a document" });
     assert.equal(await panel.isVisible(), true);
     // Every control is named by its label.
     for (const name of ["Document", "Section", "Format", "Paper"]) {
