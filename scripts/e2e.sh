@@ -50,6 +50,8 @@ trap 'rm -rf "$data"' EXIT
 mkdir -p artifacts
 
 echo "==> the app under Xvfb"
-SCHOOLDESK_DATA_DIR="$data" APP_BINARY="$app" ARTIFACTS_DIR="$root/artifacts" \
+# SCHOOLDESK_DEMO=1: the demo district at start, as before first run asked (the test
+# drives the demo; first run itself is covered by src-tauri/tests/settings.rs).
+SCHOOLDESK_DEMO=1 SCHOOLDESK_DATA_DIR="$data" APP_BINARY="$app" ARTIFACTS_DIR="$root/artifacts" \
   xvfb-run -a -s "-screen 0 1280x900x24" \
   bash scripts/with-keyring.sh node --test tests/e2e/app.e2e.mjs

@@ -103,6 +103,7 @@ before=$(sha256sum "$work/schooldesk-app" | cut -d' ' -f1)
 echo "==> the app under Xvfb, trusting the throwaway key"
 set +e
 env -u SCHOOLDESK_UPDATE_ENDPOINT \
+  SCHOOLDESK_DEMO=1 \
   SCHOOLDESK_DATA_DIR="$work/data" \
   SCHOOLDESK_UPDATE_PUBKEY="$(cat "$work/keys/release.key.pub")" \
   UPDATE_BASE="$base" UPDATE_VERSION="$version" \

@@ -32,6 +32,13 @@ fn main() {
             "outbox_retry",
             "outbox_discard",
             "outbox_resolve",
+            "list_connections",
+            "test_connection",
+            "save_connection",
+            "remove_connection",
+            "data_location",
+            "wipe_cache",
+            "choose_demo",
         ]),
     ))
     .expect("failed to prepare the Tauri build (tauri.conf.json, capabilities, icons)");

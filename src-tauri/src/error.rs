@@ -24,6 +24,9 @@ pub enum AppError {
     /// A document could not be made, saved or printed (see `exports`).
     #[error("{}", .0.message)]
     Document(ErrorPayload),
+    /// Settings or first run refused a request, with a `shell.…` code (see `settings`).
+    #[error("{}", .0.message)]
+    Refused(ErrorPayload),
 }
 
 impl AppError {
@@ -31,7 +34,8 @@ impl AppError {
         match self {
             AppError::Unavailable(payload)
             | AppError::Update(payload)
-            | AppError::Document(payload) => payload.clone(),
+            | AppError::Document(payload)
+            | AppError::Refused(payload) => payload.clone(),
             AppError::Desk(e) => ErrorPayload {
                 code: e.code().to_string(),
                 message: e.user_message(),

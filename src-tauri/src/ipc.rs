@@ -13,13 +13,24 @@ use ts_rs::TS;
 pub const BINDINGS_PATH: &str = "../ui/src/bindings/ipc.ts";
 
 /// A school system, by the stable id used in the cache, the CLI and here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum SystemId {
     OmniForge,
     PowerSchool,
     Matrix,
     Hubmis,
+}
+
+impl From<SystemId> for System {
+    fn from(system: SystemId) -> Self {
+        match system {
+            SystemId::OmniForge => System::OmniForge,
+            SystemId::PowerSchool => System::PowerSchool,
+            SystemId::Matrix => System::Matrix,
+            SystemId::Hubmis => System::Hubmis,
+        }
+    }
 }
 
 impl From<System> for SystemId {
@@ -162,6 +173,9 @@ pub struct AppStatus {
     pub version: String,
     /// True when no system is configured and the app runs against its built-in simulators.
     pub demo: bool,
+    /// Nothing is connected and the demo was not chosen: show first run (connect a system,
+    /// or `choose_demo`). The engine runs no demo until then.
+    pub first_run: bool,
     /// The folder holding the encrypted cache.
     pub data_dir: String,
     pub sync: SyncPhase,
@@ -430,12 +444,21 @@ pub fn typescript_bindings() -> String {
     push::<ConflictView>(&mut out, &cfg);
     push::<ReceiptView>(&mut out, &cfg);
     push::<ResolveChoice>(&mut out, &cfg);
+    push::<ConnectionView>(&mut out, &cfg);
+    push::<ConnectionInput>(&mut out, &cfg);
+    push::<EstimateView>(&mut out, &cfg);
+    push::<ConnectionTest>(&mut out, &cfg);
+    push::<DataLocation>(&mut out, &cfg);
     out.push_str(&format!(
         "\n/** The events the shell emits (src-tauri/src/ipc.rs `events`). */\nexport const EVENTS = {{ deskChanged: \"{}\", deskActivity: \"{}\", appStatus: \"{}\", updateStatus: \"{}\" }} as const;\n",
         events::DESK_CHANGED,
         events::DESK_ACTIVITY,
         events::APP_STATUS,
         events::UPDATE_STATUS
+    ));
+    out.push_str(&format!(
+        "\n/** What the person types to confirm `wipe_cache` (src-tauri/src/ipc.rs `WIPE_PHRASE`). */\nexport const WIPE_PHRASE = {};\n",
+        serde_json::Value::from(WIPE_PHRASE)
     ));
     out
 }
@@ -1169,4 +1192,133 @@ impl From<schooldesk_sync::Receipt> for ReceiptView {
             entry: r.entry.into(),
         }
     }
+}
+
+// ---- settings and first run --------------------------------------------------------------
+
+/// What the person types to confirm `wipe_cache`: words, not a click, because the cache,
+/// its key and any writes not yet sent go for good.
+pub const WIPE_PHRASE: &str = "delete everything";
+
+/// One school system as Settings and first run show it, connected or not. Never the secret.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ConnectionView {
+    /// Which system.
+    pub system: SystemId,
+    /// The name the office knows the system by ("OmniForge SIS").
+    pub system_name: String,
+    /// Settings for this system are saved (its secret may still be missing: `has_secret`).
+    pub connected: bool,
+    /// The address saved (`https://…`), when connected.
+    pub base_url: Option<String>,
+    /// The account the secret belongs to (HUBmis: the client id), when the system uses one.
+    pub account: Option<String>,
+    /// The HUBmis realm (the school), when the system uses one.
+    pub realm: Option<String>,
+    /// The keychain holds this system's secret (the secret itself never crosses).
+    pub has_secret: bool,
+    /// What the secret is called for this system ("API key", "Client secret").
+    pub secret_label: String,
+    /// The form asks for an account (`ConnectionInput.account`): HUBmis's client id.
+    pub uses_account: bool,
+    /// The form asks for a realm (`ConnectionInput.realm`): HUBmis only.
+    pub uses_realm: bool,
+    /// The pace Schooldesk keeps to for this system, in words ("At most 60 requests a
+    /// minute"), from the connector's limits and any override saved.
+    pub rate_limit: Option<String>,
+    /// The school chose to copy learning-support (SEN) records from this system.
+    pub learning_support: bool,
+    /// The school chose to keep medical conditions at hand (set with the command line).
+    pub medical_alerts: bool,
+    /// The school's time zone (IANA name) used for "today"; none: this computer's zone.
+    pub time_zone: Option<String>,
+    /// When the settings were last saved, RFC 3339, UTC.
+    pub updated_at: Option<String>,
+}
+
+/// A connection as typed into Settings or first run (`test_connection`, `save_connection`).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, Serialize, TS)]
+pub struct ConnectionInput {
+    /// Which system.
+    pub system: SystemId,
+    /// The system's address, `https://…` (plain `http://` only on this computer).
+    pub base_url: String,
+    /// HUBmis: the client id. Other systems sign in with the secret alone: leave it out.
+    #[serde(default)]
+    pub account: Option<String>,
+    /// HUBmis: the realm (the school). Leave it out for other systems.
+    #[serde(default)]
+    pub realm: Option<String>,
+    /// The API key or client secret. Empty keeps the one already in the keychain (to change
+    /// an option of a connected system); it goes to the keychain only when saved.
+    #[serde(default)]
+    pub secret: String,
+    /// Copy learning-support records; left out keeps what is saved (off for a new one).
+    /// Turning it off deletes the records already copied.
+    #[serde(default)]
+    pub learning_support: Option<bool>,
+    /// The school's time zone (IANA name, such as `Europe/London`); left out keeps what is
+    /// saved, empty goes back to this computer's zone.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+/// What a first sync of one system will take, before it starts.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct EstimateView {
+    /// Requests the sync will make.
+    #[ts(type = "number")]
+    pub requests: u64,
+    /// The least minutes the system's rate limit allows for them (rounded up; 0: under a minute).
+    #[ts(type = "number")]
+    pub minutes: u64,
+    /// The same in words ("OmniForge SIS: about 40 requests, at least 1 min at 60 a minute").
+    pub text: String,
+    /// The estimate assumed a district of this many students (nothing is cached yet).
+    #[ts(type = "number | null")]
+    pub assumed_students: Option<u64>,
+}
+
+impl From<schooldesk_sync::estimate::Estimate> for EstimateView {
+    fn from(e: schooldesk_sync::estimate::Estimate) -> Self {
+        EstimateView {
+            requests: e.requests,
+            minutes: e.floor.as_secs().div_ceil(60),
+            text: e.to_string(),
+            assumed_students: match e.basis {
+                schooldesk_sync::estimate::Basis::Assumed(n) => Some(n),
+                schooldesk_sync::estimate::Basis::Cache => None,
+            },
+        }
+    }
+}
+
+/// The answer of `test_connection`: whether the system answered and took the secret.
+/// Nothing is saved either way.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ConnectionTest {
+    /// The system answered its cheapest call and accepted the secret.
+    pub ok: bool,
+    /// A sentence for the person: what happened and what to do next.
+    pub message: String,
+    /// Why it failed (`connector.auth`, `connector.offline`, …), when it did.
+    pub error: Option<ErrorPayload>,
+    /// What the first sync will take, when the test passed.
+    pub estimate: Option<EstimateView>,
+}
+
+/// Where the data of the desk in use lives (`data_location`).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct DataLocation {
+    /// The data folder (the demo's own folder while the demo runs).
+    pub data_dir: String,
+    /// The encrypted cache file.
+    pub cache_file: String,
+    /// The cache's size on disk, its write-ahead log included (0: not created yet).
+    #[ts(type = "number")]
+    pub bytes: u64,
+    /// Where its key is kept: the keychain's service and account (never the key).
+    pub keychain_entry: String,
+    /// This is the demo profile's data, apart from any school's.
+    pub demo: bool,
 }

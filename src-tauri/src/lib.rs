@@ -6,6 +6,7 @@ pub mod commands;
 pub mod error;
 pub mod exports;
 pub mod ipc;
+pub mod settings;
 pub mod update;
 
 use std::path::PathBuf;
@@ -23,30 +24,60 @@ use crate::ipc::{events, ActivityView, AppStatus, ChangesView, ErrorPayload, Syn
 /// Overrides where the cache lives (tests and e2e use a temp dir).
 pub const DATA_DIR_ENV: &str = "SCHOOLDESK_DATA_DIR";
 
+/// `1`: with nothing connected, start the demo district at once instead of showing first
+/// run (the e2e runs set it; so does anyone who wants the old behaviour).
+pub const DEMO_ENV: &str = "SCHOOLDESK_DEMO";
+
+/// The file in the data folder that remembers first run's "Try with demo data", so the next
+/// start goes straight to the demo. Saving a real connection or wiping removes it.
+pub const DEMO_CHOSEN_FILE: &str = "demo-chosen";
+
 /// What the shell is started with.
 #[derive(Debug, Clone)]
 pub struct ShellConfig {
     pub data_dir: PathBuf,
+    /// With nothing connected, run the demo district at once rather than wait for first
+    /// run's choice ([`DEMO_ENV`]). A lean build has no demo, and says how to connect instead.
+    pub demo_at_start: bool,
 }
 
 impl ShellConfig {
-    /// `SCHOOLDESK_DATA_DIR` when set, otherwise the folder the CLI uses too.
+    /// `SCHOOLDESK_DATA_DIR` when set, otherwise the folder the CLI uses too;
+    /// `SCHOOLDESK_DEMO=1` for the demo at start.
     pub fn from_env() -> Self {
         let data_dir = std::env::var_os(DATA_DIR_ENV)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(schooldesk_sync::default_data_dir);
-        ShellConfig { data_dir }
+        let demo_at_start = std::env::var(DEMO_ENV).is_ok_and(|v| v.trim() == "1");
+        ShellConfig {
+            data_dir,
+            demo_at_start,
+        }
     }
+}
+
+/// Which desk the screens read, and why.
+#[derive(Clone)]
+struct Profile {
+    /// The real profile's desk, or the demo profile's, or why neither is open.
+    desk: Result<Desk, ErrorPayload>,
+    /// The desk is the demo profile's, fed by the built-in simulators.
+    demo: bool,
+    /// Nothing is connected and the demo was not chosen: the UI shows first run.
+    first_run: bool,
 }
 
 /// The state every command reaches through `tauri::State`.
 pub struct Shell {
     version: String,
     data_dir: PathBuf,
-    /// The real profile's desk, or the demo profile's when nothing real is connected.
-    desk: Result<Desk, ErrorPayload>,
-    demo: bool,
+    profile: Mutex<Profile>,
+    /// The real profile's desk once opened (settings work on it even while the demo runs);
+    /// `None` after a wipe until something needs it again.
+    real: Mutex<Option<Desk>>,
+    /// One change of profile (connect, remove, demo, wipe) at a time.
+    switching: tokio::sync::Mutex<()>,
     phase: Arc<Mutex<SyncPhase>>,
     /// Keeps the demo simulators alive for as long as the app runs.
     #[cfg(feature = "demo")]
@@ -59,34 +90,38 @@ pub struct Shell {
 impl Shell {
     fn open(config: &ShellConfig, version: String) -> Shell {
         let real = Desk::open(&config.data_dir).map_err(|e| AppError::from(e).payload());
-        // With nothing connected there is nothing real to show: run the demo district, in
-        // its own profile (own cache file and key), so a new install has a working desk and
-        // demo data never mixes with a school's.
-        let wants_demo = match &real {
+        let unconfigured = match &real {
             Ok(desk) => desk
                 .connections()
                 .map(|c| c.is_empty())
                 .map_err(|e| AppError::from(e).payload()),
             Err(error) => Err(error.clone()),
         };
-        let (desk, demo, phase) = match wants_demo {
+        // Nothing connected: first run asks whether to connect or try the demo, unless the
+        // demo was chosen before (or asked for at start). The demo has its own profile (own
+        // cache file and key), so demo data never mixes with a school's.
+        let demo_chosen = config.demo_at_start || config.data_dir.join(DEMO_CHOSEN_FILE).is_file();
+        let (desk, demo, first_run, phase) = match unconfigured {
             #[cfg(feature = "demo")]
-            Ok(true) => (
+            Ok(true) if demo_chosen => (
                 Desk::open_demo(&config.data_dir).map_err(|e| AppError::from(e).payload()),
                 true,
+                false,
                 SyncPhase::Starting { detail: None },
             ),
             // A lean build has no demo district to fall back on: say so, and how to connect.
             #[cfg(not(feature = "demo"))]
-            Ok(true) => (
-                real,
+            Ok(true) if demo_chosen => (
+                real.clone(),
+                false,
                 false,
                 SyncPhase::Failed {
                     error: no_system_connected(),
                 },
             ),
-            Ok(false) => (real, false, SyncPhase::Ready),
-            Err(error) => (real, false, SyncPhase::Failed { error }),
+            Ok(true) => (real.clone(), false, true, SyncPhase::Ready),
+            Ok(false) => (real.clone(), false, false, SyncPhase::Ready),
+            Err(error) => (real.clone(), false, false, SyncPhase::Failed { error }),
         };
         let phase = match (&desk, phase) {
             (Err(error), _) => SyncPhase::Failed {
@@ -97,8 +132,13 @@ impl Shell {
         Shell {
             version,
             data_dir: config.data_dir.clone(),
-            desk,
-            demo,
+            profile: Mutex::new(Profile {
+                desk,
+                demo,
+                first_run,
+            }),
+            real: Mutex::new(real.ok()),
+            switching: tokio::sync::Mutex::new(()),
             phase: Arc::new(Mutex::new(phase)),
             #[cfg(feature = "demo")]
             demo_district: Mutex::new(None),
@@ -106,10 +146,16 @@ impl Shell {
         }
     }
 
+    fn profile(&self) -> Profile {
+        self.profile.lock().expect("profile lock poisoned").clone()
+    }
+
     pub fn status(&self) -> AppStatus {
+        let profile = self.profile();
         AppStatus {
             version: self.version.clone(),
-            demo: self.demo,
+            demo: profile.demo,
+            first_run: profile.first_run,
             data_dir: self.data_dir.display().to_string(),
             sync: self.phase.lock().expect("phase lock poisoned").clone(),
         }
@@ -127,8 +173,8 @@ impl Shell {
     }
 
     pub fn engine(&self) -> Result<Arc<Engine>, AppError> {
-        if let Err(error) = &self.desk {
-            return Err(AppError::Unavailable(error.clone()));
+        if let Err(error) = self.profile().desk {
+            return Err(AppError::Unavailable(error));
         }
         self.engine
             .lock()
@@ -138,7 +184,7 @@ impl Shell {
     }
 
     fn desk(&self) -> Result<Desk, AppError> {
-        self.desk.clone().map_err(AppError::Unavailable)
+        self.profile().desk.map_err(AppError::Unavailable)
     }
 
     /// Runs a blocking cache read off the async runtime.
@@ -151,8 +197,6 @@ impl Shell {
     }
 }
 
-// Only the demo district reports progress this way so far; a lean build has no caller.
-#[cfg_attr(not(feature = "demo"), allow(dead_code))]
 fn set_phase<R: Runtime>(app: &tauri::AppHandle<R>, phase: SyncPhase) {
     let shell = app.state::<Shell>();
     *shell.phase.lock().expect("phase lock poisoned") = phase;
@@ -245,6 +289,11 @@ fn start_demo<R: Runtime>(app: &tauri::AppHandle<R>, desk: Desk) {
         };
         let started = demo::start(&desk, &DemoOptions::default(), on_progress).await;
         match started {
+            // A school was connected (or the cache wiped) while the demo started: it is
+            // not wanted any more.
+            Ok(district) if !app.state::<Shell>().profile().demo => {
+                district.sims.shutdown();
+            }
             Ok(district) => {
                 tracing::info!(report = %district.sync.describe(), "demo district ready");
                 *app.state::<Shell>()
@@ -299,6 +348,13 @@ pub fn shell<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tau
             commands::outbox_retry,
             commands::outbox_discard,
             commands::outbox_resolve,
+            settings::list_connections,
+            settings::test_connection,
+            settings::save_connection,
+            settings::remove_connection,
+            settings::data_location,
+            settings::wipe_cache,
+            settings::choose_demo,
             exports::list_sections,
             exports::export_document,
             exports::print_document,
@@ -306,13 +362,14 @@ pub fn shell<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tau
         ])
         .setup(move |app| {
             let shell = Shell::open(&config, app.package_info().version.to_string());
-            match &shell.desk {
-                Ok(_) => tracing::info!(data_dir = %config.data_dir.display(), demo = shell.demo, "desk opened"),
+            let profile = shell.profile();
+            match &profile.desk {
+                Ok(_) => tracing::info!(data_dir = %config.data_dir.display(), demo = profile.demo, first_run = profile.first_run, "desk opened"),
                 Err(e) => tracing::error!(data_dir = %config.data_dir.display(), error = %e.message, "the desk could not be opened"),
             }
-            let desk = shell.desk.as_ref().ok().cloned();
+            let desk = profile.desk.ok();
             #[cfg(feature = "demo")]
-            let demo = shell.demo;
+            let demo = profile.demo;
             app.manage(update::Updates::new(&config.data_dir));
             app.manage(shell);
             update::start(app.handle());
@@ -338,7 +395,28 @@ pub fn run() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    shell(tauri::Builder::default(), ShellConfig::from_env())
+    // Single-instance goes first: a second launch must hand over to the running app before
+    // any other plugin or the cache starts. Both plugins live here rather than in `shell()`:
+    // the mock-runtime suites build many apps in one process (one would make the others
+    // exit) and must not write a window-state file into the user's config folder.
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(
+            tauri_plugin_window_state::Builder::new()
+                .with_state_flags(
+                    tauri_plugin_window_state::StateFlags::SIZE
+                        | tauri_plugin_window_state::StateFlags::POSITION
+                        | tauri_plugin_window_state::StateFlags::MAXIMIZED,
+                )
+                .build(),
+        );
+    shell(builder, ShellConfig::from_env())
         .run(tauri::generate_context!())
         .expect("Schooldesk could not start its window; see the log above for the reason");
 }

@@ -14,6 +14,7 @@ use tauri::{Manager, WebviewWindow};
 pub fn start(data_dir: &Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
     let config = ShellConfig {
         data_dir: data_dir.to_path_buf(),
+        demo_at_start: true,
     };
     let mut app = shell(mock_builder(), config)
         .build(tauri::generate_context!())
