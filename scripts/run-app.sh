@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The README's run command: installs what is missing, builds the UI and the app, and starts
-# Schooldesk. With nothing connected the app starts its built-in demo district.
+# Schooldesk on its built-in demo district (SCHOOLDESK_DEMO=1: with nothing connected, the
+# demo starts at once instead of first run asking; a connected school is opened as usual).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+export SCHOOLDESK_DEMO="${SCHOOLDESK_DEMO:-1}"
 
 bash scripts/install-deps.sh
 bash scripts/install-ui-deps.sh
