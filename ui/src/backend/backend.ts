@@ -10,9 +10,11 @@ import type {
   PaperSize,
   SectionOption,
   StudentList,
+  SystemId,
   UpdateStatus,
 } from "../bindings/ipc";
 import type { PeopleIndex, ReceiptView, ResolveChoice, SchoolNode, StudentPage } from "../bindings/ipc";
+import type { ConnectionInput, ConnectionTest, ConnectionView, DataLocation } from "../bindings/ipc";
 
 /** What the page does when the shell says something moved (`EVENTS` in bindings/ipc.ts). */
 export interface DeskHandlers {
@@ -61,6 +63,20 @@ export interface Backend {
   outboxRetry(id: number): Promise<OutboxRow>;
   outboxDiscard(id: number): Promise<OutboxRow>;
   outboxResolve(id: number, choice: ResolveChoice): Promise<OutboxRow>;
+  /** Every school system, connected or not, for Settings and first run (never a secret). */
+  listConnections(): Promise<ConnectionView[]>;
+  /** Tries a connection as typed with the system's cheapest call; saves nothing. */
+  testConnection(connection: ConnectionInput): Promise<ConnectionTest>;
+  /** Checks, then keeps a connection (its secret in the keychain) and syncs it. */
+  saveConnection(connection: ConnectionInput): Promise<ConnectionView>;
+  /** Forgets a system and its secret; what the cache holds from it stays until wiped. */
+  removeConnection(system: SystemId): Promise<void>;
+  /** Where the data of the desk in use lives. */
+  dataLocation(): Promise<DataLocation>;
+  /** Deletes the cache and its key; refused unless `confirm` is `WIPE_PHRASE`. */
+  wipeCache(confirm: string): Promise<void>;
+  /** First run's "Try with demo data": the demo district, in its own profile. */
+  chooseDemo(): Promise<AppStatus>;
   /** Follows the shell's events until the returned function is called. */
   subscribe(handlers: DeskHandlers): Promise<() => void>;
 }

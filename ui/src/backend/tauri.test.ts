@@ -180,6 +180,40 @@ describe("TauriBackend", () => {
     ]);
   });
 
+  it("calls the Settings and first-run commands with the argument names the shell takes", async () => {
+    const seen: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      seen.push([cmd, args]);
+      return cmd === "list_connections" ? [] : cmd === "wipe_cache" || cmd === "remove_connection" ? null : {};
+    });
+    const b = new TauriBackend();
+    const connection = {
+      system: "hubmis" as const,
+      base_url: "https://x.hubmis.co.uk",
+      account: "office",
+      realm: "ashdown",
+      secret: "s3cret",
+      learning_support: false,
+      time_zone: "Europe/London",
+    };
+    await b.listConnections();
+    await b.testConnection(connection);
+    await b.saveConnection(connection);
+    await expect(b.removeConnection("matrix")).resolves.toBeUndefined();
+    await b.dataLocation();
+    await expect(b.wipeCache("delete everything")).resolves.toBeUndefined();
+    await b.chooseDemo();
+    expect(seen).toEqual([
+      ["list_connections", {}],
+      ["test_connection", { connection }],
+      ["save_connection", { connection }],
+      ["remove_connection", { system: "matrix" }],
+      ["data_location", {}],
+      ["wipe_cache", { confirm: "delete everything" }],
+      ["choose_demo", {}],
+    ]);
+  });
+
   it("installs no fixture in a test build: only development and fixture builds have one", async () => {
     expect(import.meta.env.MODE).toBe("test");
     const win = {} as Window;

@@ -17,6 +17,7 @@ import {
   type UpdateStatus,
 } from "../bindings/ipc";
 import type { PeopleIndex, ReceiptView, ResolveChoice, SchoolNode, StudentPage } from "../bindings/ipc";
+import type { ConnectionInput, ConnectionTest, ConnectionView, DataLocation, SystemId } from "../bindings/ipc";
 import { BackendError, type Backend, type DeskHandlers } from "./backend";
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
@@ -107,6 +108,34 @@ export class TauriBackend implements Backend {
 
   outboxResolve(id: number, choice: ResolveChoice): Promise<OutboxRow> {
     return call("outbox_resolve", { id, choice });
+  }
+
+  listConnections(): Promise<ConnectionView[]> {
+    return call("list_connections");
+  }
+
+  testConnection(connection: ConnectionInput): Promise<ConnectionTest> {
+    return call("test_connection", { connection });
+  }
+
+  saveConnection(connection: ConnectionInput): Promise<ConnectionView> {
+    return call("save_connection", { connection });
+  }
+
+  async removeConnection(system: SystemId): Promise<void> {
+    await call<null>("remove_connection", { system });
+  }
+
+  dataLocation(): Promise<DataLocation> {
+    return call("data_location");
+  }
+
+  async wipeCache(confirm: string): Promise<void> {
+    await call<null>("wipe_cache", { confirm });
+  }
+
+  chooseDemo(): Promise<AppStatus> {
+    return call("choose_demo");
   }
 
   async subscribe(handlers: DeskHandlers): Promise<() => void> {

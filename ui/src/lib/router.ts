@@ -7,7 +7,8 @@ export type Route =
   | { screen: "rosters" }
   | { screen: "student"; person: string }
   | { screen: "outbox"; entry: number | null }
-  | { screen: "documents" };
+  | { screen: "documents" }
+  | { screen: "settings" };
 
 export type Screen = Route["screen"];
 
@@ -32,6 +33,8 @@ export function parseHash(hash: string): Route {
     }
     case "documents":
       return { screen: "documents" };
+    case "settings":
+      return { screen: "settings" };
     default:
       return { screen: "today" };
   }
