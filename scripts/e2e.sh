@@ -2,7 +2,8 @@
 # The real app end to end: builds the UI and the debug app, checks that the binary exports
 # no SQLite symbols, then drives the app under Xvfb through tauri-driver + WebKitWebDriver
 # with a real (temporary, unlocked) keychain and a temp data folder.
-# Screenshots: artifacts/e2e.png, artifacts/e2e-search.png, artifacts/e2e-documents.png.
+# Screenshots: artifacts/e2e-first-run.png, e2e-today.png, e2e.png (rosters), e2e-search.png,
+# e2e-student.png, e2e-outbox.png, e2e-settings.png, e2e-documents.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -50,8 +51,7 @@ trap 'rm -rf "$data"' EXIT
 mkdir -p artifacts
 
 echo "==> the app under Xvfb"
-# SCHOOLDESK_DEMO=1: the demo district at start, as before first run asked (the test
-# drives the demo; first run itself is covered by src-tauri/tests/settings.rs).
-SCHOOLDESK_DEMO=1 SCHOOLDESK_DATA_DIR="$data" APP_BINARY="$app" ARTIFACTS_DIR="$root/artifacts" \
+# No SCHOOLDESK_DEMO: the test starts at first run and chooses "Try with demo data".
+SCHOOLDESK_DATA_DIR="$data" APP_BINARY="$app" ARTIFACTS_DIR="$root/artifacts" \
   xvfb-run -a -s "-screen 0 1280x900x24" \
   bash scripts/with-keyring.sh node --test tests/e2e/app.e2e.mjs

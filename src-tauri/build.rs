@@ -1,3 +1,13 @@
+// Collects the command names of src/command_table.rs, ignoring its types (which mean
+// nothing to the build script); lib.rs expands the same table into the invoke handler.
+macro_rules! app_commands {
+    ($($module:ident :: $name:ident ( $($arg:ident : $ty:ty),* $(,)? ) -> $ok:ty;)*) => {
+        const COMMAND_NAMES: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+include!("src/command_table.rs");
+
 fn main() {
     // Hide every symbol of the statically linked libraries (SQLCipher above all) from the
     // binary's dynamic symbol table. Otherwise WebKit, libsoup and the system libsqlite3,
@@ -8,38 +18,12 @@ fn main() {
     }
 
     // Declaring the app's commands makes them deny-by-default: a window may call only what
-    // its capability (capabilities/default.json) grants.
-    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
-        tauri_build::AppManifest::new().commands(&[
-            "list_students",
-            "list_outbox",
-            "app_status",
-            "desk_activity",
-            "sync_now",
-            "send_now",
-            "update_status",
-            "restart_to_update",
-            "set_update_endpoint",
-            "list_sections",
-            "export_document",
-            "print_document",
-            "open_export_folder",
-            "list_people",
-            "roster_tree",
-            "section_members",
-            "student_page",
-            "outbox_receipt",
-            "outbox_retry",
-            "outbox_discard",
-            "outbox_resolve",
-            "list_connections",
-            "test_connection",
-            "save_connection",
-            "remove_connection",
-            "data_location",
-            "wipe_cache",
-            "choose_demo",
-        ]),
-    ))
+    // its capability (capabilities/default.json) grants. The names come from the one table
+    // the shell registers (src/command_table.rs); the types there are only read by lib.rs.
+    println!("cargo:rerun-if-changed=src/command_table.rs");
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMAND_NAMES)),
+    )
     .expect("failed to prepare the Tauri build (tauri.conf.json, capabilities, icons)");
 }

@@ -1,5 +1,6 @@
 //! The commands the UI invokes. Each is a one-line adapter over the core (`schooldesk_sync::Desk`);
 //! the types they return are declared in `ipc` and generated into `ui/src/bindings/ipc.ts`.
+//! A command is registered by its line in `command_table.rs`, which also types it for the UI.
 
 use tauri::State;
 
@@ -9,22 +10,9 @@ use schooldesk_domain::OutboxState;
 
 use crate::ipc::{
     ActivityView, AppStatus, OutboxRow, PeopleIndex, ReceiptView, ResolveChoice, SchoolNode,
-    StudentList, StudentPage, UpdateStatus, STUDENT_PAGE,
+    StudentPage, UpdateStatus,
 };
 use crate::Shell;
-
-/// Students from every system, optionally narrowed by words that start a name or the
-/// external id; at most one page, and whether more matched.
-#[tauri::command]
-pub async fn list_students(
-    shell: State<'_, Shell>,
-    search: Option<String>,
-) -> Result<StudentList, AppError> {
-    shell
-        .read(move |desk| desk.students(search.as_deref(), Some(STUDENT_PAGE + 1)))
-        .await
-        .map(StudentList::from_students)
-}
 
 /// Every queued write and what happened to it.
 #[tauri::command]

@@ -1,11 +1,12 @@
 //! The IPC surface: every type that crosses to the UI, declared once here.
 //!
 //! `ui/src/bindings/ipc.ts` is generated from these declarations
-//! (`UPDATE_BINDINGS=1 cargo test -p schooldesk-app bindings`); a test fails while the
-//! committed file is stale. The rows are views made for the screen, not the domain types
+//! (`UPDATE_BINDINGS=1 cargo test -p schooldesk-app --test bindings`); a test fails while the
+//! committed file is stale. The commands are declared in `command_table.rs`, typed with
+//! these declarations into `ui/src/bindings/commands.ts` by [`typescript_commands`]. The rows are views made for the screen, not the domain types
 //! themselves, so the cache's shape can change without breaking the UI.
 
-use schooldesk_domain::{OutboxEntry, OutboxState, Student, System};
+use schooldesk_domain::{OutboxEntry, OutboxState, System};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -40,44 +41,6 @@ impl From<System> for SystemId {
             System::PowerSchool => SystemId::PowerSchool,
             System::Matrix => SystemId::Matrix,
             System::Hubmis => SystemId::Hubmis,
-        }
-    }
-}
-
-/// One student as the student list shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-pub struct StudentRow {
-    pub system: SystemId,
-    /// The name the office knows the system by ("OmniForge SIS").
-    pub system_name: String,
-    /// The student's id in that system.
-    pub source_id: String,
-    /// The id shared across systems, used to match the same child.
-    pub external_id: Option<String>,
-    /// "Given Family", as it is read out.
-    pub name: String,
-    pub given_name: String,
-    pub family_name: String,
-    pub preferred_name: Option<String>,
-    pub grade: Option<String>,
-    pub homeroom: Option<String>,
-    pub active: bool,
-}
-
-impl From<Student> for StudentRow {
-    fn from(s: Student) -> Self {
-        StudentRow {
-            system: s.source.system.into(),
-            system_name: s.source.system.display_name().to_string(),
-            name: s.display_name(),
-            source_id: s.source.source_id,
-            external_id: s.external_id,
-            given_name: s.given_name,
-            family_name: s.family_name,
-            preferred_name: s.preferred_name,
-            grade: s.grade,
-            homeroom: s.homeroom,
-            active: s.active,
         }
     }
 }
@@ -191,30 +154,6 @@ pub struct ErrorPayload {
     pub message: String,
     /// Whether trying the same thing again later can succeed.
     pub retryable: bool,
-}
-
-/// One page of the student list: at most [`STUDENT_PAGE`] rows, and whether more matched.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-pub struct StudentList {
-    pub students: Vec<StudentRow>,
-    /// More students matched than are listed; the person should narrow the search.
-    pub more: bool,
-}
-
-/// How many students one `list_students` answer carries at most: the demo district (200
-/// children, each in up to four systems) fits; a 50,000-student district is searched instead.
-pub const STUDENT_PAGE: usize = 1000;
-
-impl StudentList {
-    /// From up to `STUDENT_PAGE + 1` students (the extra one only says that more exist).
-    pub fn from_students(mut students: Vec<Student>) -> Self {
-        let more = students.len() > STUDENT_PAGE;
-        students.truncate(STUDENT_PAGE);
-        StudentList {
-            students: students.into_iter().map(StudentRow::from).collect(),
-            more,
-        }
-    }
 }
 
 /// The events the shell emits, by name. The UI subscribes to these instead of polling.
@@ -410,8 +349,6 @@ pub fn typescript_bindings() -> String {
          // run `UPDATE_BINDINGS=1 cargo test -p schooldesk-app bindings` instead.\n",
     );
     push::<SystemId>(&mut out, &cfg);
-    push::<StudentRow>(&mut out, &cfg);
-    push::<StudentList>(&mut out, &cfg);
     push::<OutboxStateId>(&mut out, &cfg);
     push::<OutboxRow>(&mut out, &cfg);
     push::<SyncPhase>(&mut out, &cfg);
@@ -459,6 +396,13 @@ pub fn typescript_bindings() -> String {
     out.push_str(&format!(
         "\n/** What the person types to confirm `wipe_cache` (src-tauri/src/ipc.rs `WIPE_PHRASE`). */\nexport const WIPE_PHRASE = {};\n",
         serde_json::Value::from(WIPE_PHRASE)
+    ));
+    out.push_str(&format!(
+        "\n/** The shell's own error codes (src-tauri/src/ipc.rs `ERROR_CODES`): the codes the UI may\n \
+         * branch on. The core's codes (`cache.…`, `connector.…`, `desk.…`) come through as other\n \
+         * strings in `ErrorPayload.code`. */\nexport const ERROR_CODES = {} as const;\n\
+         \nexport type ErrorCode = (typeof ERROR_CODES)[number];\n",
+        serde_json::Value::from(ERROR_CODES)
     ));
     out
 }
@@ -1321,4 +1265,200 @@ pub struct DataLocation {
     pub keychain_entry: String,
     /// This is the demo profile's data, apart from any school's.
     pub demo: bool,
+}
+
+// ---- commands and error codes ------------------------------------------------------------
+
+/// Where the generated command wrappers are committed, relative to this crate.
+pub const COMMANDS_BINDINGS_PATH: &str = "../ui/src/bindings/commands.ts";
+
+/// The capability that grants the main window its commands, relative to this crate. Tauri
+/// cannot generate it, so the bindings test keeps its app permissions equal to the table.
+pub const CAPABILITY_PATH: &str = "capabilities/default.json";
+
+/// The shell's own error codes (`shell.…`, `update.…`, `export.open_failed`): the codes the UI
+/// may branch on. The core's codes (`cache.…`, `connector.…`, `desk.…`, `export.…`) cross as
+/// plain strings in the same `code` field. The bindings test fails when a code written in
+/// `src/` is missing here, or one listed here is no longer written anywhere.
+pub const ERROR_CODES: &[&str] = &[
+    // The engine is not running yet: try again in a moment.
+    "shell.starting",
+    // A background task stopped unexpectedly.
+    "shell.task",
+    // A lean build with nothing connected: connect a system with the command line.
+    "shell.no_system",
+    // Removing a connection refused: writes to it are still waiting.
+    "shell.writes_waiting",
+    // The system named is not connected.
+    "shell.not_connected",
+    // `wipe_cache` without the typed confirmation (`WIPE_PHRASE`).
+    "shell.wipe_unconfirmed",
+    // First run has not been finished (nothing connected, demo not chosen).
+    "shell.first_run",
+    // This build has no demo district.
+    "shell.no_demo",
+    // The demo was asked for while a school system is connected.
+    "shell.connected",
+    // Updates (see `update.rs`).
+    "update.refused",
+    "update.no_build",
+    "update.bad_answer",
+    "update.unreachable",
+    "update.install_failed",
+    "update.endpoint",
+    "update.endpoint_managed",
+    "update.settings",
+    "update.none_staged",
+    "update.failed",
+    // The documents folder or a printed PDF could not be opened.
+    "export.open_failed",
+];
+
+/// A type as the generated TypeScript writes it, with the `ipc.ts` types it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TsType {
+    pub text: String,
+    /// The declared types (from `ipc.ts`) the text names, to import.
+    pub imports: Vec<String>,
+}
+
+impl TsType {
+    /// The TypeScript of `T` as ts-rs writes it, except: `()` answers nothing (`void`), and
+    /// 64-bit integers are `number` because they cross as JSON numbers (as the fields of
+    /// this module say with `#[ts(type = "number")]`).
+    pub fn of<T: TS + 'static + ?Sized>() -> TsType {
+        if std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>() {
+            return TsType {
+                text: "void".into(),
+                imports: Vec::new(),
+            };
+        }
+        struct Named<'a> {
+            cfg: &'a ts_rs::Config,
+            names: Vec<String>,
+        }
+        impl ts_rs::TypeVisitor for Named<'_> {
+            fn visit<U: TS + 'static + ?Sized>(&mut self) {
+                // Only declared types have a file of their own; `Vec`, `Option`, primitives
+                // are written inline, and their parameters are visited as generics.
+                if let Some(dep) = ts_rs::Dependency::from_ty::<U>(self.cfg) {
+                    self.names.push(dep.ts_name);
+                }
+                U::visit_generics(self);
+            }
+        }
+        let cfg = ts_rs::Config::default().with_large_int("number");
+        let mut named = Named {
+            cfg: &cfg,
+            names: Vec::new(),
+        };
+        ts_rs::TypeVisitor::visit::<T>(&mut named);
+        // `Option<T>` visits `T` both as itself and through its generics.
+        named.names.sort_unstable();
+        named.names.dedup();
+        TsType {
+            text: T::name(&cfg),
+            imports: named.names,
+        }
+    }
+}
+
+/// One command as the UI calls it, from `command_table.rs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandSignature {
+    /// The Rust function's name, which is what `invoke` sends.
+    pub name: &'static str,
+    /// The arguments the UI passes, by the Rust parameter's name, in order.
+    pub args: Vec<(&'static str, TsType)>,
+    /// What the command answers on success.
+    pub ok: TsType,
+}
+
+/// `snake_case` to `camelCase`: Tauri takes a command's arguments from the JS object under
+/// the camelCase of each Rust parameter.
+pub fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = !out.is_empty();
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The generated `commands.ts`: one typed wrapper per command of the table, and their names.
+pub fn typescript_commands(commands: &[CommandSignature]) -> String {
+    let mut imports: Vec<&str> = commands
+        .iter()
+        .flat_map(|c| c.args.iter().map(|(_, t)| t).chain([&c.ok]))
+        .flat_map(|t| t.imports.iter().map(String::as_str))
+        .collect();
+    imports.sort_unstable();
+    imports.dedup();
+
+    let mut out = String::from(
+        "// Generated from src-tauri/src/command_table.rs. Do not edit by hand:\n\
+         // run `UPDATE_BINDINGS=1 cargo test -p schooldesk-app --test bindings` instead.\n\
+         import { invoke as tauriInvoke } from \"@tauri-apps/api/core\";\n",
+    );
+    if !imports.is_empty() {
+        out.push_str(&format!(
+            "import type {{ {} }} from \"./ipc\";\n",
+            imports.join(", ")
+        ));
+    }
+    out.push_str(
+        "\n/** Every command the shell registers, by the name `invoke` sends. */\n\
+         export const COMMAND_NAMES = [\n",
+    );
+    for c in commands {
+        out.push_str(&format!("  \"{}\",\n", c.name));
+    }
+    out.push_str(
+        "] as const;\n\
+         \n\
+         export type CommandName = (typeof COMMAND_NAMES)[number];\n\
+         \n\
+         /** How a command is sent: Tauri's `invoke`, or a wrapper around it (one that turns a\n \
+         * rejection into the UI's own error, or a mock at the IPC boundary in tests). */\n\
+         export type Invoke = <T>(cmd: CommandName, args?: Record<string, unknown>) => Promise<T>;\n\
+         \n\
+         /** One typed function per command, sending through `invoke`. */\n\
+         export function makeCommands(invoke: Invoke) {\n  return {\n",
+    );
+    for c in commands {
+        let params: Vec<String> = c
+            .args
+            .iter()
+            .map(|(name, t)| format!("{}: {}", camel_case(name), t.text))
+            .collect();
+        let fields: Vec<String> = c.args.iter().map(|(name, _)| camel_case(name)).collect();
+        let args = if fields.is_empty() {
+            String::new()
+        } else {
+            format!(", {{ {} }}", fields.join(", "))
+        };
+        out.push_str(&format!(
+            "    {}: ({}): Promise<{}> => invoke(\"{}\"{}),\n",
+            camel_case(c.name),
+            params.join(", "),
+            c.ok.text,
+            c.name,
+            args
+        ));
+    }
+    out.push_str(
+        "  } as const;\n}\n\
+         \n\
+         /** The commands sent with Tauri's `invoke` as it is (rejections are the shell's\n \
+         * `ErrorPayload`). */\n\
+         export const commands = makeCommands(tauriInvoke);\n",
+    );
+    out
 }

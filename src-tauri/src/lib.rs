@@ -21,6 +21,36 @@ use schooldesk_sync::{Desk, DeskError, DeskEvent, Engine, Schedule};
 use crate::error::AppError;
 use crate::ipc::{events, ActivityView, AppStatus, ChangesView, ErrorPayload, SyncPhase};
 
+/// Expands the one declaration of the IPC surface (`command_table.rs`) into everything
+/// that needs the command list: the invoke handler, [`COMMAND_NAMES`] (checked against the
+/// capability) and [`command_signatures`] (the generated `commands.ts`). `build.rs` reads
+/// the same table with its own macro for the app manifest. Each entry is
+/// `module::command(arg: Type, …) -> Ok;`, the arguments being those the UI passes (no
+/// `State`, `AppHandle` or window), by the Rust parameter's name.
+macro_rules! app_commands {
+    ($($module:ident :: $name:ident ( $($arg:ident : $ty:ty),* $(,)? ) -> $ok:ty;)*) => {
+        fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$($module::$name),*]
+        }
+
+        /// Every command the app registers, in the table's order.
+        pub const COMMAND_NAMES: &[&str] = &[$(stringify!($name)),*];
+
+        /// Every command with its arguments' and answer's TypeScript types.
+        pub fn command_signatures() -> Vec<ipc::CommandSignature> {
+            #[allow(unused_imports)]
+            use crate::ipc::*;
+            vec![$(ipc::CommandSignature {
+                name: stringify!($name),
+                args: vec![$((stringify!($arg), ipc::TsType::of::<$ty>())),*],
+                ok: ipc::TsType::of::<$ok>(),
+            }),*]
+        }
+    };
+}
+
+include!("command_table.rs");
+
 /// Overrides where the cache lives (tests and e2e use a temp dir).
 pub const DATA_DIR_ENV: &str = "SCHOOLDESK_DATA_DIR";
 
@@ -330,36 +360,7 @@ pub fn shell<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tau
                 .build(),
         )
         .manage(exports::Exports::default())
-        .invoke_handler(tauri::generate_handler![
-            commands::list_students,
-            commands::list_outbox,
-            commands::app_status,
-            commands::desk_activity,
-            commands::sync_now,
-            commands::send_now,
-            commands::update_status,
-            commands::restart_to_update,
-            commands::set_update_endpoint,
-            commands::list_people,
-            commands::roster_tree,
-            commands::section_members,
-            commands::student_page,
-            commands::outbox_receipt,
-            commands::outbox_retry,
-            commands::outbox_discard,
-            commands::outbox_resolve,
-            settings::list_connections,
-            settings::test_connection,
-            settings::save_connection,
-            settings::remove_connection,
-            settings::data_location,
-            settings::wipe_cache,
-            settings::choose_demo,
-            exports::list_sections,
-            exports::export_document,
-            exports::print_document,
-            exports::open_export_folder,
-        ])
+        .invoke_handler(invoke_handler())
         .setup(move |app| {
             let shell = Shell::open(&config, app.package_info().version.to_string());
             let profile = shell.profile();

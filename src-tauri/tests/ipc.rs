@@ -39,7 +39,7 @@ fn settled_status(window: &WebviewWindow<MockRuntime>) -> Value {
 // Needs the demo district (the `demo` feature, on by default).
 #[cfg(feature = "demo")]
 #[test]
-fn with_no_system_configured_the_app_runs_the_demo_and_lists_its_students() {
+fn with_no_system_configured_the_app_runs_the_demo_and_lists_its_children() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_app, window) = start(dir.path());
 
@@ -48,46 +48,23 @@ fn with_no_system_configured_the_app_runs_the_demo_and_lists_its_students() {
     assert_eq!(status["demo"], true);
     assert_eq!(status["data_dir"], dir.path().display().to_string());
 
-    let list = invoke(&window, "list_students", json!({"search": null})).expect("students");
-    assert_eq!(
-        list["more"], false,
-        "the demo district fits on one page: {}",
-        list["more"]
-    );
-    let students = list["students"].as_array().expect("an array");
-    assert!(!students.is_empty(), "the demo synced no students");
-    for s in students {
-        for key in [
-            "system",
-            "system_name",
-            "source_id",
-            "name",
-            "given_name",
-            "family_name",
-        ] {
-            assert!(s[key].is_string(), "student row without {key}: {s}");
+    let index = invoke(&window, "list_people", json!({})).expect("people");
+    let people = index["people"].as_array().expect("an array");
+    assert!(!people.is_empty(), "the demo synced no students");
+    for p in people {
+        for key in ["id", "name", "given_name", "family_name"] {
+            assert!(p[key].is_string(), "person row without {key}: {p}");
         }
-        assert!(
-            ["omniforge", "powerschool", "matrix", "hubmis"]
-                .contains(&s["system"].as_str().unwrap()),
-            "unknown system in {s}"
-        );
+        let systems = p["systems"].as_array().expect("systems");
+        assert!(!systems.is_empty(), "a row with no system: {p}");
+        for system in systems {
+            assert!(
+                ["omniforge", "powerschool", "matrix", "hubmis"]
+                    .contains(&system.as_str().unwrap()),
+                "unknown system in {p}"
+            );
+        }
     }
-
-    // Searching by a family name finds that student, and fewer than everyone.
-    let wanted = &students[0];
-    let family = wanted["family_name"].as_str().unwrap();
-    let found = invoke(&window, "list_students", json!({"search": family})).expect("search");
-    let found = found["students"].as_array().expect("an array");
-    assert!(found.contains(wanted), "searching '{family}' lost {wanted}");
-    assert!(
-        found.len() < students.len(),
-        "searching '{family}' narrowed nothing"
-    );
-
-    // An argument left out is the same as null (the UI sends null for an empty box).
-    let all = invoke(&window, "list_students", json!({})).expect("students");
-    assert_eq!(all["students"].as_array().unwrap().len(), students.len());
 }
 
 // Needs the demo district (the `demo` feature, on by default).
@@ -101,19 +78,20 @@ fn a_mark_taken_at_the_desk_is_queued_then_sent_by_the_apps_engine() {
     assert_eq!(empty, json!([]), "a fresh demo has nothing to send");
 
     // Take a mark through the core, as the register screen will, on the same cache.
-    let list = invoke(&window, "list_students", json!({})).expect("students");
-    let student = list["students"]
+    let index = invoke(&window, "list_people", json!({})).expect("people");
+    let omniforge_id = index["people"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| s["system"] == "omniforge")
+        .flat_map(|p| p["ids"].as_array().unwrap())
+        .find_map(|id| id.as_str().unwrap().strip_prefix("omniforge:"))
         .expect("the demo district has OmniForge students")
-        .clone();
+        .to_string();
     // The app runs the demo in its own profile; a second handle on that cache is what the
     // CLI would be.
     let desk = Desk::open_demo(dir.path()).expect("a second handle on the same cache");
     let request = MarkRequest {
-        student: student["source_id"].as_str().unwrap().to_string(),
+        student: omniforge_id,
         date: NaiveDate::from_ymd_opt(2025, 9, 1).unwrap(),
         status: AttendanceStatus::Tardy,
         section: None,
@@ -228,8 +206,8 @@ fn a_cache_that_cannot_open_is_reported_as_code_and_message() {
     assert_eq!(status["sync"]["error"]["code"], "desk.data_dir", "{status}");
     assert_eq!(status["demo"], false);
 
-    let err = invoke(&window, "list_students", json!({"search": null}))
-        .expect_err("listing cannot work without a cache");
+    let err =
+        invoke(&window, "list_people", json!({})).expect_err("listing cannot work without a cache");
     assert_eq!(err["code"], "desk.data_dir", "{err}");
     assert_eq!(err["retryable"], false, "{err}");
     let message = err["message"].as_str().expect("a message");

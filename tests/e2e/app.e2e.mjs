@@ -186,6 +186,25 @@ describe("the Schooldesk app", () => {
     await waitFor(`${hash} to show`, async () => (await wd.findAll(ready)).length > 0, 60_000);
   }
 
+  it("starts at first run on an empty data folder, and 'Try with demo data' starts the demo", async () => {
+    mkdirSync(artifacts, { recursive: true });
+    await waitFor("first run to show", async () => (await wd.findAll('[data-testid="first-run"]')).length > 0, 60_000);
+    // Nothing is connected and the demo was not chosen: no sync has started.
+    const status = await wd.executeAsync(
+      `const done = arguments[arguments.length - 1];
+       window.__TAURI_INTERNALS__.invoke("app_status", {}).then(done, (error) => done({ error }));`,
+    );
+    assert.equal(status.error, undefined, `app_status failed: ${JSON.stringify(status.error)}`);
+    assert.equal(status.first_run, true, `not first run: ${JSON.stringify(status)}`);
+    assert.equal(status.demo, false, "the demo started before anyone chose it");
+    await wd.screenshot(join(artifacts, "e2e-first-run.png"));
+
+    const [demo] = await wd.findAll('[data-testid="try-demo"]');
+    assert.ok(demo, "first run offers no 'Try with demo data'");
+    await wd.click(demo);
+    await waitFor("the frame to replace first run", async () => (await wd.findAll('[data-testid="first-run"]')).length === 0, 60_000);
+  });
+
   it("shows the demo students from the cache, one row per child, searches them, and is in demo mode", async () => {
     let lastStatus = "";
     try {
@@ -255,8 +274,10 @@ describe("the Schooldesk app", () => {
     // Every other screen of the real app, for the record.
     await show(`#/student/${encodeURIComponent(first.id)}`, '[data-testid="student-name"]');
     await wd.screenshot(join(artifacts, "e2e-student.png"));
-    await show("#/outbox", "main h1");
+    await show("#/outbox", "#outbox-title");
     await wd.screenshot(join(artifacts, "e2e-outbox.png"));
+    await show("#/settings", "#settings-title");
+    await wd.screenshot(join(artifacts, "e2e-settings.png"));
   });
 
   it("saves today's emergency list as a PDF from the Documents panel", async () => {

@@ -285,8 +285,9 @@ describe("Schooldesk's signed self-update", () => {
     // Sending was resumed and the desk answers as before.
     const send = await invoke(wd, "send_now");
     assert.equal(send.failed, undefined, `send_now after the failed install: ${JSON.stringify(send.failed)}`);
-    const list = await invoke(wd, "list_students", { search: null });
-    assert.equal(list.failed, undefined, `list_students after the failed install: ${JSON.stringify(list.failed)}`);
+    const list = await invoke(wd, "list_people", {});
+    assert.equal(list.failed, undefined, `list_people after the failed install: ${JSON.stringify(list.failed)}`);
+    assert.ok(Array.isArray(list.ok?.people), `list_people answered without its people: ${JSON.stringify(list.ok)}`);
     await wd.screenshot(join(artifacts, "update-install-failed.png"));
   });
 

@@ -9,7 +9,6 @@ import type {
   OutboxRow,
   PaperSize,
   SectionOption,
-  StudentList,
   SystemId,
   UpdateStatus,
 } from "../bindings/ipc";
@@ -30,7 +29,6 @@ export interface DeskHandlers {
 
 /** What the page needs from the desk. */
 export interface Backend {
-  listStudents(search?: string): Promise<StudentList>;
   listOutbox(): Promise<OutboxRow[]>;
   appStatus(): Promise<AppStatus>;
   deskActivity(): Promise<ActivityView>;

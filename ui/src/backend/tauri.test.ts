@@ -14,19 +14,17 @@ describe("TauriBackend", () => {
     const seen: [string, unknown][] = [];
     mockIPC((cmd, args) => {
       seen.push([cmd, args]);
-      return cmd === "list_students" ? { students: [], more: false } : cmd === "list_outbox" ? [] : { demo: true };
+      return cmd === "list_people" ? { people: [], as_of: null } : cmd === "list_outbox" ? [] : { demo: true };
     });
     const backend = new TauriBackend();
-    await backend.listStudents("  okafor ");
-    await backend.listStudents("   ");
+    await backend.listPeople();
     await backend.listOutbox();
     await backend.appStatus();
     await backend.deskActivity();
     await expect(backend.syncNow()).resolves.toBeUndefined();
     await expect(backend.sendNow()).resolves.toBeUndefined();
     expect(seen).toEqual([
-      ["list_students", { search: "okafor" }],
-      ["list_students", { search: null }],
+      ["list_people", {}],
       ["list_outbox", {}],
       ["app_status", {}],
       ["desk_activity", {}],

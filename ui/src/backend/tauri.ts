@@ -1,4 +1,4 @@
-// Calls the shell's commands (src-tauri/src/commands.rs) over Tauri's IPC, and follows the
+// Calls the shell's commands (declared in src-tauri/src/command_table.rs) over Tauri's IPC, and follows the
 // events it emits (src-tauri/src/ipc.rs `events`).
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
@@ -13,14 +13,14 @@ import {
   type OutboxRow,
   type PaperSize,
   type SectionOption,
-  type StudentList,
   type UpdateStatus,
 } from "../bindings/ipc";
 import type { PeopleIndex, ReceiptView, ResolveChoice, SchoolNode, StudentPage } from "../bindings/ipc";
 import type { ConnectionInput, ConnectionTest, ConnectionView, DataLocation, SystemId } from "../bindings/ipc";
+import { makeCommands, type CommandName } from "../bindings/commands";
 import { BackendError, type Backend, type DeskHandlers } from "./backend";
 
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(cmd: CommandName, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(cmd, args);
   } catch (reason) {
@@ -29,113 +29,112 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 }
 
 export class TauriBackend implements Backend {
-  listStudents(search?: string): Promise<StudentList> {
-    const trimmed = search?.trim();
-    return call("list_students", { search: trimmed ? trimmed : null });
-  }
+  // The commands and their argument names come from Rust (bindings/commands.ts); this class
+  // only adds the UI's error type and says which answers are empty.
+  private readonly commands = makeCommands(call);
 
   listOutbox(): Promise<OutboxRow[]> {
-    return call("list_outbox");
+    return this.commands.listOutbox();
   }
 
   appStatus(): Promise<AppStatus> {
-    return call("app_status");
+    return this.commands.appStatus();
   }
 
   deskActivity(): Promise<ActivityView> {
-    return call("desk_activity");
+    return this.commands.deskActivity();
   }
 
   async syncNow(): Promise<void> {
-    await call<null>("sync_now");
+    await this.commands.syncNow();
   }
 
   async sendNow(): Promise<void> {
-    await call<null>("send_now");
+    await this.commands.sendNow();
   }
 
   updateStatus(): Promise<UpdateStatus> {
-    return call("update_status");
+    return this.commands.updateStatus();
   }
 
   async restartToUpdate(): Promise<void> {
-    await call<null>("restart_to_update");
+    await this.commands.restartToUpdate();
   }
 
   listSections(): Promise<SectionOption[]> {
-    return call("list_sections");
+    return this.commands.listSections();
   }
 
   exportDocument(request: DocumentRequest, format: DocumentFormat, paper: PaperSize): Promise<ExportedDocument> {
-    return call("export_document", { request, format, paper });
+    return this.commands.exportDocument(request, format, paper);
   }
 
   printDocument(request: DocumentRequest, paper: PaperSize): Promise<ExportedDocument> {
-    return call("print_document", { request, paper });
+    return this.commands.printDocument(request, paper);
   }
 
   openExportFolder(): Promise<string> {
-    return call("open_export_folder");
+    return this.commands.openExportFolder();
   }
 
   listPeople(): Promise<PeopleIndex> {
-    return call("list_people");
+    return this.commands.listPeople();
   }
 
   rosterTree(): Promise<SchoolNode[]> {
-    return call("roster_tree");
+    return this.commands.rosterTree();
   }
 
   sectionMembers(section: string): Promise<string[]> {
-    return call("section_members", { section });
+    return this.commands.sectionMembers(section);
   }
 
   studentPage(person: string): Promise<StudentPage> {
-    return call("student_page", { person });
+    return this.commands.studentPage(person);
   }
 
   outboxReceipt(id: number): Promise<ReceiptView> {
-    return call("outbox_receipt", { id });
+    return this.commands.outboxReceipt(id);
   }
 
   outboxRetry(id: number): Promise<OutboxRow> {
-    return call("outbox_retry", { id });
+    return this.commands.outboxRetry(id);
   }
 
   outboxDiscard(id: number): Promise<OutboxRow> {
-    return call("outbox_discard", { id });
+    return this.commands.outboxDiscard(id);
   }
 
   outboxResolve(id: number, choice: ResolveChoice): Promise<OutboxRow> {
-    return call("outbox_resolve", { id, choice });
+    return this.commands.outboxResolve(id, choice);
   }
 
   listConnections(): Promise<ConnectionView[]> {
-    return call("list_connections");
+    return this.commands.listConnections();
   }
 
   testConnection(connection: ConnectionInput): Promise<ConnectionTest> {
-    return call("test_connection", { connection });
+    return this.commands.testConnection(connection);
   }
 
   saveConnection(connection: ConnectionInput): Promise<ConnectionView> {
-    return call("save_connection", { connection });
+    return this.commands.saveConnection(connection);
   }
 
   async removeConnection(system: SystemId): Promise<void> {
-    await call<null>("remove_connection", { system });
+    await this.commands.removeConnection(system);
   }
 
   dataLocation(): Promise<DataLocation> {
-    return call("data_location");
+    return this.commands.dataLocation();
   }
 
   async wipeCache(confirm: string): Promise<void> {
-    await call<null>("wipe_cache", { confirm });
+    await this.commands.wipeCache(confirm);
   }
 
   chooseDemo(): Promise<AppStatus> {
-    return call("choose_demo");
+    return this.commands.chooseDemo();
   }
 
   async subscribe(handlers: DeskHandlers): Promise<() => void> {

@@ -7,36 +7,6 @@
 export type SystemId = "omniforge" | "powerschool" | "matrix" | "hubmis";
 
 /**
- * One student as the student list shows it.
- */
-export type StudentRow = { system: SystemId, 
-/**
- * The name the office knows the system by ("OmniForge SIS").
- */
-system_name: string, 
-/**
- * The student's id in that system.
- */
-source_id: string, 
-/**
- * The id shared across systems, used to match the same child.
- */
-external_id: string | null, 
-/**
- * "Given Family", as it is read out.
- */
-name: string, given_name: string, family_name: string, preferred_name: string | null, grade: string | null, homeroom: string | null, active: boolean, };
-
-/**
- * One page of the student list: at most [`STUDENT_PAGE`] rows, and whether more matched.
- */
-export type StudentList = { students: Array<StudentRow>, 
-/**
- * More students matched than are listed; the person should narrow the search.
- */
-more: boolean, };
-
-/**
  * The life of a queued write (see `schooldesk_domain::OutboxState`).
  */
 export type OutboxStateId = "pending" | "sending" | "done" | "conflict" | "failed" | "held" | "discarded";
@@ -747,3 +717,10 @@ export const EVENTS = { deskChanged: "desk-changed", deskActivity: "desk-activit
 
 /** What the person types to confirm `wipe_cache` (src-tauri/src/ipc.rs `WIPE_PHRASE`). */
 export const WIPE_PHRASE = "delete everything";
+
+/** The shell's own error codes (src-tauri/src/ipc.rs `ERROR_CODES`): the codes the UI may
+ * branch on. The core's codes (`cache.…`, `connector.…`, `desk.…`) come through as other
+ * strings in `ErrorPayload.code`. */
+export const ERROR_CODES = ["shell.starting","shell.task","shell.no_system","shell.writes_waiting","shell.not_connected","shell.wipe_unconfirmed","shell.first_run","shell.no_demo","shell.connected","update.refused","update.no_build","update.bad_answer","update.unreachable","update.install_failed","update.endpoint","update.endpoint_managed","update.settings","update.none_staged","update.failed","export.open_failed"] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
