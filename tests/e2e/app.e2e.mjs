@@ -9,172 +9,27 @@
 // TAURI_DRIVER (default `tauri-driver` on PATH), E2E_TIMEOUT_MS (default 180000).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startApp, waitFor } from "./webdriver.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const app = process.env.APP_BINARY ?? "";
 const artifacts = resolve(process.env.ARTIFACTS_DIR ?? join(here, "../../artifacts"));
-const driverBin = process.env.TAURI_DRIVER ?? "tauri-driver";
-// Generous: on a loaded 2-core machine the first start compiles WebKit's caches and the
-// demo starts four simulators and syncs them before the first student shows.
-const timeoutMs = Number(process.env.E2E_TIMEOUT_MS ?? 180_000);
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-}
-
-async function waitFor(what, probe, limit = timeoutMs) {
-  const deadline = Date.now() + limit;
-  let last;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${limit} ms waiting for ${what}${last ? `: ${last.message}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** A minimal W3C WebDriver client over fetch. */
-class WebDriver {
-  constructor(base) {
-    this.base = base;
-    this.session = undefined;
-  }
-
-  async call(method, path, body) {
-    const res = await fetch(`${this.base}${path}`, {
-      method,
-      headers: { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = await res.json().catch(() => ({}));
-    if (!res.ok || json.value?.error) {
-      const v = json.value ?? {};
-      throw new Error(`${method} ${path} → ${res.status} ${v.error ?? ""}: ${v.message ?? JSON.stringify(json)}`);
-    }
-    return json.value;
-  }
-
-  s(path) {
-    return `/session/${this.session}${path}`;
-  }
-
-  async newSession(application) {
-    const value = await this.call("POST", "/session", {
-      capabilities: { alwaysMatch: { "tauri:options": { application } } },
-    });
-    this.session = value.sessionId;
-  }
-
-  async deleteSession() {
-    if (this.session) await this.call("DELETE", this.s("")).catch(() => {});
-    this.session = undefined;
-  }
-
-  /** Element ids for a CSS selector (empty when none match yet). */
-  async findAll(css) {
-    const found = await this.call("POST", this.s("/elements"), { using: "css selector", value: css });
-    return found.map((el) => Object.values(el)[0]);
-  }
-
-  text(id) {
-    return this.call("GET", this.s(`/element/${id}/text`));
-  }
-
-  type(id, text) {
-    return this.call("POST", this.s(`/element/${id}/value`), { text });
-  }
-
-  clear(id) {
-    return this.call("POST", this.s(`/element/${id}/clear`), {});
-  }
-
-  click(id) {
-    return this.call("POST", this.s(`/element/${id}/click`), {});
-  }
-
-  /** Runs an async script in the page; the last argument is WebDriver's callback. */
-  executeAsync(script, args = []) {
-    return this.call("POST", this.s("/execute/async"), { script, args });
-  }
-
-  async screenshot(path) {
-    // Let WebKit paint what the DOM already holds (two frames), or the picture can lag.
-    await this.executeAsync(
-      "const done = arguments[arguments.length - 1];" +
-        "requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
-    );
-    const png = await this.call("GET", this.s("/screenshot"));
-    writeFileSync(path, Buffer.from(png, "base64"));
-  }
-}
 
 const rowsCss = '[data-testid="student-row"]';
 
 describe("the Schooldesk app", () => {
-  let driver;
   let wd;
-  let driverLog = "";
+  let stop;
 
   before(async () => {
-    assert.ok(isAbsolute(app), `APP_BINARY must be the absolute path of the built app (got '${app}')`);
-    assert.ok(existsSync(app), `no app binary at ${app}: build it with scripts/e2e.sh`);
-    const port = await freePort();
-    const nativePort = await freePort();
-    // A process group of its own, so WebKitWebDriver and the app go when it is stopped.
-    driver = spawn(driverBin, ["--port", String(port), "--native-port", String(nativePort)], {
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const keep = (chunk) => {
-      driverLog = (driverLog + chunk).slice(-20_000);
-    };
-    driver.stdout.on("data", keep);
-    driver.stderr.on("data", keep);
-    const exited = new Promise((_, fail) =>
-      driver.once("exit", (code) => fail(new Error(`tauri-driver exited (${code}):\n${driverLog}`))),
-    );
-    exited.catch(() => {});
-    driver.once("error", (e) => keep(`spawn failed: ${e.message}\n`));
-
-    wd = new WebDriver(`http://127.0.0.1:${port}`);
-    // The port opens before the native driver is ready: wait for /status to say so.
-    await Promise.race([
-      exited,
-      waitFor("tauri-driver /status", async () => {
-        const status = await wd.call("GET", "/status");
-        return status?.ready !== false;
-      }, 60_000),
-    ]);
-    await wd.newSession(app);
+    ({ wd, stop } = await startApp(app));
   });
 
   after(async () => {
-    await wd?.deleteSession();
-    if (driver?.pid && driver.exitCode === null) {
-      try {
-        process.kill(-driver.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
+    await stop?.();
   });
 
   /** Moves the app to a screen by its hash (the router's own way) and waits for its heading. */

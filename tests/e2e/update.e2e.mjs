@@ -7,139 +7,27 @@
 // ARTIFACTS_DIR (default <repo>/artifacts), TAURI_DRIVER, E2E_TIMEOUT_MS (default 180000).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { invoke, startApp, waitFor } from "./webdriver.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const app = process.env.APP_BINARY ?? "";
 const base = process.env.UPDATE_BASE ?? "";
 const version = process.env.UPDATE_VERSION ?? "0.1.1";
 const artifacts = resolve(process.env.ARTIFACTS_DIR ?? join(here, "../../artifacts"));
-const driverBin = process.env.TAURI_DRIVER ?? "tauri-driver";
-const timeoutMs = Number(process.env.E2E_TIMEOUT_MS ?? 180_000);
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-}
-
-async function waitFor(what, probe, limit = timeoutMs) {
-  const deadline = Date.now() + limit;
-  let last;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${limit} ms waiting for ${what}${last ? `: ${last.message}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** A minimal W3C WebDriver client over fetch. */
-class WebDriver {
-  constructor(base) {
-    this.base = base;
-    this.session = undefined;
-  }
-
-  async call(method, path, body) {
-    const res = await fetch(`${this.base}${path}`, {
-      method,
-      headers: { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = await res.json().catch(() => ({}));
-    if (!res.ok || json.value?.error) {
-      const v = json.value ?? {};
-      throw new Error(`${method} ${path} → ${res.status} ${v.error ?? ""}: ${v.message ?? JSON.stringify(json)}`);
-    }
-    return json.value;
-  }
-
-  s(path) {
-    return `/session/${this.session}${path}`;
-  }
-
-  async newSession(application) {
-    const value = await this.call("POST", "/session", {
-      capabilities: { alwaysMatch: { "tauri:options": { application } } },
-    });
-    this.session = value.sessionId;
-  }
-
-  async deleteSession() {
-    if (this.session) await this.call("DELETE", this.s("")).catch(() => {});
-    this.session = undefined;
-  }
-
-  /** Element ids for a CSS selector (empty when none match yet). */
-  async findAll(css) {
-    const found = await this.call("POST", this.s("/elements"), { using: "css selector", value: css });
-    return found.map((el) => Object.values(el)[0]);
-  }
-
-  text(id) {
-    return this.call("GET", this.s(`/element/${id}/text`));
-  }
-
-  type(id, text) {
-    return this.call("POST", this.s(`/element/${id}/value`), { text });
-  }
-
-  clear(id) {
-    return this.call("POST", this.s(`/element/${id}/clear`), {});
-  }
-
-  /** Runs an async script in the page; the last argument is WebDriver's callback. */
-  executeAsync(script, args = []) {
-    return this.call("POST", this.s("/execute/async"), { script, args });
-  }
-
-  async screenshot(path) {
-    // Let WebKit paint what the DOM already holds (two frames), or the picture can lag.
-    await this.executeAsync(
-      "const done = arguments[arguments.length - 1];" +
-        "requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
-    );
-    const png = await this.call("GET", this.s("/screenshot"));
-    writeFileSync(path, Buffer.from(png, "base64"));
-  }
-}
-
-/** Calls a shell command through the page's own IPC: `{ok}` or `{failed}` (not `error`,
- * which the WebDriver client above takes for a WebDriver error). */
-function invoke(wd, cmd, args = {}) {
-  return wd.executeAsync(
-    `const done = arguments[arguments.length - 1];
-     window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
-       .then((ok) => done({ ok: ok ?? null }), (failed) => done({ failed }));`,
-    [cmd, args],
-  );
-}
-
-/** What the page shows about the update: the button and the message line. */
+/** What the page shows about the update: whether Restart to update is offered, and the
+ * update line's text and code (the app renders either only when there is something to say). */
 function shown(wd) {
   return wd.executeAsync(
     `const done = arguments[arguments.length - 1];
-     const button = document.querySelector('[data-testid="restart-to-update"]');
-     const note = document.querySelector('[data-testid="update-message"]');
+     const button = document.querySelector('[data-testid="restart-update"]');
+     const note = document.querySelector('[data-testid="update-note"]');
      done({
-       button: button ? !button.hidden : null,
-       note: note && !note.hidden ? note.textContent : "",
+       button: button !== null,
+       note: note ? note.textContent.trim() : "",
        code: note ? note.dataset.code ?? "" : "",
      });`,
   );
@@ -156,51 +44,17 @@ async function settledUpdate(wd, what) {
 }
 
 describe("Schooldesk's signed self-update", () => {
-  let driver;
   let wd;
-  let driverLog = "";
+  let stop;
 
   before(async () => {
-    assert.ok(isAbsolute(app), `APP_BINARY must be the absolute path of the built app (got '${app}')`);
-    assert.ok(existsSync(app), `no app binary at ${app}: build it with scripts/e2e.sh`);
     assert.match(base, /^http:\/\/127\.0\.0\.1:\d+$/, "UPDATE_BASE must be the local update server");
-    const port = await freePort();
-    const nativePort = await freePort();
-    driver = spawn(driverBin, ["--port", String(port), "--native-port", String(nativePort)], {
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const keep = (chunk) => {
-      driverLog = (driverLog + chunk).slice(-20_000);
-    };
-    driver.stdout.on("data", keep);
-    driver.stderr.on("data", keep);
-    const exited = new Promise((_, fail) =>
-      driver.once("exit", (code) => fail(new Error(`tauri-driver exited (${code}):\n${driverLog}`))),
-    );
-    exited.catch(() => {});
-    driver.once("error", (e) => keep(`spawn failed: ${e.message}\n`));
-    wd = new WebDriver(`http://127.0.0.1:${port}`);
-    await Promise.race([
-      exited,
-      waitFor("tauri-driver /status", async () => {
-        const status = await wd.call("GET", "/status");
-        return status?.ready !== false;
-      }, 60_000),
-    ]);
-    await wd.newSession(app);
+    ({ wd, stop } = await startApp(app));
     mkdirSync(artifacts, { recursive: true });
   });
 
   after(async () => {
-    await wd?.deleteSession();
-    if (driver?.pid && driver.exitCode === null) {
-      try {
-        process.kill(-driver.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
+    await stop?.();
   });
 
   it("finds the signed update at start, verifies it and offers Restart to update", async () => {
@@ -264,7 +118,7 @@ describe("Schooldesk's signed self-update", () => {
     assert.equal(answer.ok.state, "staged", JSON.stringify(answer.ok));
     const [button] = await waitFor("the Restart to update button", async () => {
       const p = await shown(wd);
-      return p.button ? wd.findAll('[data-testid="restart-to-update"]') : undefined;
+      return p.button ? wd.findAll('[data-testid="restart-update"]') : undefined;
     }, 30_000);
     await wd.call("POST", wd.s(`/element/${button}/click`), {});
     // The app is still here to answer: the install was refused, not half done.
