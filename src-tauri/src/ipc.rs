@@ -202,6 +202,20 @@ pub struct ProblemView {
     pub retryable: bool,
 }
 
+/// Fewer requests than this say too little about a sync's pace to promise a time.
+const PACE_SAMPLE: u64 = 5;
+
+/// The time a running sync still needs at the pace it has kept: the rate limits, the
+/// server's speed and the network all show in that pace, so no table of limits is needed.
+pub fn seconds_left(p: &schooldesk_sync::pull::Progress) -> Option<u64> {
+    let left = p.remaining_estimate?;
+    if p.requests < PACE_SAMPLE {
+        return None;
+    }
+    let per_request = p.elapsed.as_secs_f64() / p.requests as f64;
+    Some((per_request * left as f64).ceil() as u64)
+}
+
 /// One connected system as the status strip shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct SystemActivityView {
@@ -215,6 +229,10 @@ pub struct SystemActivityView {
     /// Requests still expected in the running sync, from its estimate.
     #[ts(type = "number | null")]
     pub requests_left: Option<u64>,
+    /// Seconds the running sync still needs, at the pace it has kept so far (none until it
+    /// has sent enough requests to tell).
+    #[ts(type = "number | null")]
+    pub seconds_left: Option<u64>,
     /// Today's registers are in the cache: a register can be taken now.
     pub register_ready: bool,
     /// RFC 3339, UTC.
@@ -271,6 +289,7 @@ impl From<schooldesk_sync::DeskActivity> for ActivityView {
                     phase: s.progress.as_ref().map(|p| p.phase.clone()),
                     rows: s.progress.as_ref().map_or(0, |p| p.rows),
                     requests_left: s.progress.as_ref().and_then(|p| p.remaining_estimate),
+                    seconds_left: s.progress.as_ref().and_then(seconds_left),
                     register_ready: s.register_ready,
                     last_sync_at: s.last_sync_at.map(|t| t.to_rfc3339()),
                     next_sync_at: s.next_sync_at.map(|t| t.to_rfc3339()),
@@ -1461,4 +1480,37 @@ pub fn typescript_commands(commands: &[CommandSignature]) -> String {
          export const commands = makeCommands(tauriInvoke);\n",
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use schooldesk_sync::pull::Progress;
+    use std::time::Duration;
+
+    fn progress(requests: u64, left: Option<u64>, elapsed_secs: u64) -> Progress {
+        Progress {
+            system: System::Matrix,
+            phase: "rosters".into(),
+            rows: 0,
+            requests,
+            remaining_estimate: left,
+            elapsed: Duration::from_secs(elapsed_secs),
+            register_ready: false,
+        }
+    }
+
+    #[test]
+    fn time_left_follows_the_pace_kept_so_far() {
+        // 60 requests in 30 s: half a second each, so 120 more take a minute.
+        assert_eq!(seconds_left(&progress(60, Some(120), 30)), Some(60));
+        // A part of a second still shows as a second, never as "done".
+        assert_eq!(seconds_left(&progress(10, Some(1), 1)), Some(1));
+    }
+
+    #[test]
+    fn no_time_is_promised_without_an_estimate_or_enough_requests() {
+        assert_eq!(seconds_left(&progress(60, None, 30)), None);
+        assert_eq!(seconds_left(&progress(PACE_SAMPLE - 1, Some(100), 2)), None);
+    }
 }

@@ -100,6 +100,11 @@ phase: string | null, rows: number,
  */
 requests_left: number | null, 
 /**
+ * Seconds the running sync still needs, at the pace it has kept so far (none until it
+ * has sent enough requests to tell).
+ */
+seconds_left: number | null, 
+/**
  * Today's registers are in the cache: a register can be taken now.
  */
 register_ready: boolean, 

@@ -43,6 +43,20 @@ export function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+/** What a running sync still needs, in words: time at the pace kept so far when the shell
+ * can tell, else the requests its estimate expects, else nothing. */
+export function leftToSync(s: Pick<SystemActivityView, "requests_left" | "seconds_left">): string {
+  if (s.seconds_left !== null) {
+    if (s.seconds_left < 60) return "less than a minute left";
+    const minutes = Math.round(s.seconds_left / 60);
+    if (minutes < 90) return `about ${plural(minutes, "minute", "minutes")} left`;
+    const hours = Math.round(s.seconds_left / 360) / 10;
+    return `about ${hours} hours left`;
+  }
+  if (s.requests_left !== null) return `about ${plural(s.requests_left, "request", "requests")} left`;
+  return "";
+}
+
 /** One system's chip: what it is doing, in the words and colour the strip shows. */
 export function describeSystem(
   s: SystemActivityView,
@@ -50,7 +64,7 @@ export function describeSystem(
 ): { text: string; kind: "busy" | "ok" | "warn" | "bad" | "idle"; title: string } {
   const name = s.system_name;
   const progress = s.phase ? ` · ${s.phase} (${s.rows} rows)` : "…";
-  const left = s.requests_left !== null ? `, about ${plural(s.requests_left, "request", "requests")} left` : "";
+  const left = leftToSync(s) ? `, ${leftToSync(s)}` : "";
   if (s.syncing && s.register_ready) {
     return {
       text: `${name}: register ready`,

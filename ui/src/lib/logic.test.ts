@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { href, parseHash, type Route } from "./router";
 import { buildIndex, fold, search } from "./search";
 import { moveActive, pageRows, scrollToShow, visibleWindow } from "./virtual";
-import { clockTime, describeSystem, describeUpdate, operationLabel, summarize } from "./format";
+import { clockTime, describeSystem, describeUpdate, leftToSync, operationLabel, summarize } from "./format";
 import { demoPeople, manyPeople } from "../fixture/data";
 import { demoActivity, systemActivity } from "../fixture/mock";
 import type { AppStatus } from "../bindings/ipc";
@@ -148,5 +148,18 @@ describe("the status words", () => {
     expect(describeUpdate({ state: "staged", version: "0.2.0", notes: null })?.kind).toBe("ok");
     expect(describeUpdate({ state: "failed", code: "update.refused", message: "Refused." })).toEqual({ text: "Refused.", kind: "bad" });
     expect(operationLabel("remove_students_from_class")).toBe("Remove students from class");
+  });
+});
+
+describe("what a running sync still needs", () => {
+  it("says the time at the pace kept so far when the shell can tell", () => {
+    expect(leftToSync({ seconds_left: 20, requests_left: 40 })).toBe("less than a minute left");
+    expect(leftToSync({ seconds_left: 600, requests_left: 40 })).toBe("about 10 minutes left");
+    expect(leftToSync({ seconds_left: 3 * 3600, requests_left: 4000 })).toBe("about 3 hours left");
+  });
+
+  it("falls back to the requests expected, then to nothing", () => {
+    expect(leftToSync({ seconds_left: null, requests_left: 1 })).toBe("about 1 request left");
+    expect(leftToSync({ seconds_left: null, requests_left: null })).toBe("");
   });
 });
