@@ -1189,6 +1189,8 @@ pub struct ConnectionView {
     /// The pace Schooldesk keeps to for this system, in words ("At most 60 requests a
     /// minute"), from the connector's limits and any override saved.
     pub rate_limit: Option<String>,
+    /// A slower pace the school asked for, in requests a minute; none: the system's own limit.
+    pub requests_per_minute: Option<u32>,
     /// The school chose to copy learning-support (SEN) records from this system.
     pub learning_support: bool,
     /// The school chose to keep medical conditions at hand (set with the command line).
@@ -1224,6 +1226,10 @@ pub struct ConnectionInput {
     /// saved, empty goes back to this computer's zone.
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// Requests a minute to keep to, for a school whose server needs a gentler pace: 0 goes
+    /// back to the system's own limit, left out keeps what is saved. Never above what the
+    /// system documents (Matrix's 120 a minute stays the ceiling).
+    pub requests_per_minute: Option<u32>,
 }
 
 /// What a first sync of one system will take, before it starts.

@@ -109,6 +109,7 @@ fn view(
             system,
             saved.and_then(|c| c.settings.requests_per_minute),
         )),
+        requests_per_minute: saved.and_then(|c| c.settings.requests_per_minute),
         learning_support: saved.is_some_and(|c| c.learning_support_enabled),
         medical_alerts: saved.is_some_and(|c| c.medical_alerts_enabled),
         time_zone: saved.and_then(|c| c.settings.time_zone.clone()),
@@ -157,6 +158,10 @@ fn given(value: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The fastest pace a person may ask for: above every documented limit, so a number this
+/// high only means "the system's own"; anything above is a typing slip.
+const MAX_REQUESTS_PER_MINUTE: u32 = 600;
+
 /// The connection `input` describes, on top of what is saved for its system: what the form
 /// does not show (pacing, timeouts, the academic year, medical alerts) is kept.
 fn connection_from(
@@ -204,6 +209,18 @@ fn connection_from(
             Some(Some(zone.to_string()))
         }
     };
+    let pace = match input.requests_per_minute {
+        None => None,
+        Some(0) => Some(None),
+        Some(n) if n <= MAX_REQUESTS_PER_MINUTE => Some(Some(n)),
+        Some(n) => {
+            return Err(invalid(format!(
+                "{n} requests a minute is more than any school system here allows. Leave the \
+                 pace empty to use {name}'s own limit, or give a smaller number. Nothing was \
+                 saved."
+            )))
+        }
+    };
     let mut connection = saved.unwrap_or_else(|| Connection::new(system, base_url));
     connection.base_url = base_url.trim_end_matches('/').to_string();
     connection.client_id = account;
@@ -213,6 +230,9 @@ fn connection_from(
     }
     if let Some(zone) = time_zone {
         connection.settings.time_zone = zone;
+    }
+    if let Some(pace) = pace {
+        connection.settings.requests_per_minute = pace;
     }
     Ok(connection)
 }

@@ -209,6 +209,32 @@ fn a_good_connection_tests_ok_saves_only_when_saved_and_can_be_removed() {
     let changed = invoke(&window, "save_connection", change).expect("change an option");
     assert_eq!(changed["time_zone"], "Europe/London", "{changed}");
     assert_eq!(changed["has_secret"], true, "{changed}");
+    assert_eq!(changed["requests_per_minute"], Value::Null, "{changed}");
+
+    // A gentler pace for this school's server, then back to the system's own limit.
+    let slower = json!({"connection": {
+        "system": "omniforge",
+        "base_url": district.sims.omniforge.base_url,
+        "requests_per_minute": 20,
+    }});
+    let slowed = invoke(&window, "save_connection", slower).expect("a slower pace");
+    assert_eq!(slowed["requests_per_minute"], 20, "{slowed}");
+    assert!(
+        slowed["rate_limit"]
+            .as_str()
+            .unwrap()
+            .contains("20 requests"),
+        "{slowed}"
+    );
+    assert_eq!(slowed["time_zone"], "Europe/London", "kept: {slowed}");
+    let own = json!({"connection": {
+        "system": "omniforge",
+        "base_url": district.sims.omniforge.base_url,
+        "requests_per_minute": 0,
+    }});
+    let back = invoke(&window, "save_connection", own).expect("the system's own pace");
+    assert_eq!(back["requests_per_minute"], Value::Null, "{back}");
+    assert_eq!(back["rate_limit"], changed["rate_limit"], "{back}");
 
     // The demo is for before a school is connected.
     #[cfg(feature = "demo")]
@@ -283,6 +309,10 @@ fn bad_input_is_refused_with_a_sentence_before_any_request() {
         (
             json!({"system": "omniforge", "base_url": " ", "secret": "k"}),
             "address",
+        ),
+        (
+            json!({"system": "omniforge", "base_url": base, "secret": "k", "requests_per_minute": 100000}),
+            "smaller number",
         ),
     ];
     for (connection, words) in cases {

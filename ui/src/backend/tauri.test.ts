@@ -193,6 +193,7 @@ describe("TauriBackend", () => {
       secret: "s3cret",
       learning_support: false,
       time_zone: "Europe/London",
+      requests_per_minute: 30,
     };
     await b.listConnections();
     await b.testConnection(connection);

@@ -597,6 +597,10 @@ uses_realm: boolean,
  */
 rate_limit: string | null, 
 /**
+ * A slower pace the school asked for, in requests a minute; none: the system's own limit.
+ */
+requests_per_minute: number | null, 
+/**
  * The school chose to copy learning-support (SEN) records from this system.
  */
 learning_support: boolean, 
@@ -647,7 +651,13 @@ learning_support: boolean | null,
  * The school's time zone (IANA name, such as `Europe/London`); left out keeps what is
  * saved, empty goes back to this computer's zone.
  */
-time_zone: string | null, };
+time_zone: string | null, 
+/**
+ * Requests a minute to keep to, for a school whose server needs a gentler pace: 0 goes
+ * back to the system's own limit, left out keeps what is saved. Never above what the
+ * system documents (Matrix's 120 a minute stays the ceiling).
+ */
+requests_per_minute: number | null, };
 
 /**
  * What a first sync of one system will take, before it starts.

@@ -25,6 +25,7 @@ describe("a typed connection", () => {
       secret: " key ",
       learning_support: true,
       time_zone: " America/Chicago ",
+      requests_per_minute: "",
     });
     expect(input).toEqual({
       system: "omniforge",
@@ -34,7 +35,16 @@ describe("a typed connection", () => {
       secret: "key",
       learning_support: null,
       time_zone: "America/Chicago",
+      requests_per_minute: 0,
     });
+  });
+
+  it("sends a gentler pace as a number, and refuses one that is not a whole number", () => {
+    const view = connectionView("omniforge");
+    const typed = { base_url: "https://sis.example.org", account: "", realm: "", secret: "k", learning_support: false, time_zone: "" };
+    expect(inputFrom(view, { ...typed, requests_per_minute: " 30 " }).requests_per_minute).toBe(30);
+    expect(() => inputFrom(view, { ...typed, requests_per_minute: "fast" })).toThrow(/not a number of requests a minute/);
+    expect(() => inputFrom(view, { ...typed, requests_per_minute: "2.5" })).toThrow(/whole number/);
   });
 
   it("sends HUBmis's client id, realm and learning-support choice", () => {
@@ -45,6 +55,7 @@ describe("a typed connection", () => {
       secret: "s",
       learning_support: false,
       time_zone: "",
+      requests_per_minute: "",
     });
     expect([input.account, input.realm, input.learning_support, input.time_zone]).toEqual(["office", "ashdown", false, ""]);
   });
@@ -58,6 +69,7 @@ describe("a typed connection", () => {
       secret: "",
       learning_support: true,
       time_zone: "Europe/London",
+      requests_per_minute: "",
     });
     expect(fieldsFrom(connectionView("matrix")).learning_support).toBe(false);
   });

@@ -9,6 +9,7 @@ import {
   type EstimateView,
   type SystemId,
 } from "../bindings/ipc";
+import { BackendError } from "../backend/backend";
 import { plural } from "./format";
 
 /** What each system is for, as a registrar would recognise it on the first-run list. */
@@ -31,6 +32,8 @@ export interface ConnectionFields {
   secret: string;
   learning_support: boolean;
   time_zone: string;
+  /** Requests a minute as typed; empty: the system's own limit. */
+  requests_per_minute: string;
 }
 
 /** A form filled from what is saved; the secret is never sent back, so it starts empty. */
@@ -42,6 +45,7 @@ export function fieldsFrom(view: ConnectionView): ConnectionFields {
     secret: "",
     learning_support: view.learning_support,
     time_zone: view.time_zone ?? "",
+    requests_per_minute: view.requests_per_minute === null ? "" : String(view.requests_per_minute),
   };
 }
 
@@ -64,7 +68,23 @@ export function inputFrom(view: ConnectionView, f: ConnectionFields): Connection
     secret: f.secret.trim(),
     learning_support: offersLearningSupport(view) ? f.learning_support : null,
     time_zone: f.time_zone.trim(),
+    requests_per_minute: paceFrom(f.requests_per_minute),
   };
+}
+
+/** The pace as typed, for the shell: empty is 0 (the system's own limit). Anything but a
+ * whole number is refused here with a sentence, since JSON would carry it as "keep". */
+export function paceFrom(typed: string): number {
+  const t = typed.trim();
+  if (t === "") return 0;
+  if (!/^\d+$/.test(t)) {
+    throw new BackendError({
+      code: "ui.invalid_input",
+      message: `"${t}" is not a number of requests a minute. Type a whole number, or leave it empty to use the system's own limit. Nothing was sent.`,
+      retryable: false,
+    });
+  }
+  return Number(t);
 }
 
 /** "About 40 requests; at least 2 minutes at the system's pace." */

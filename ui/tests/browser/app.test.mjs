@@ -44,9 +44,9 @@ describe("the app in Chromium (fixture build)", () => {
     await page.evaluate(() => {
       window.__fixture.emitActivity({
         systems: [
-          { system: "matrix", system_name: "Matrix LMS", syncing: true, phase: "rosters", rows: 80, requests_left: 12,
+          { system: "matrix", system_name: "Matrix LMS", syncing: true, phase: "rosters", rows: 80, requests_left: 12, seconds_left: 540,
             register_ready: false, last_sync_at: null, next_sync_at: null, reachable: true, problem: null, held: 0, held_reason: null },
-          { system: "hubmis", system_name: "WCBS HUBmis", syncing: false, phase: null, rows: 0, requests_left: null,
+          { system: "hubmis", system_name: "WCBS HUBmis", syncing: false, phase: null, rows: 0, requests_left: null, seconds_left: null,
             register_ready: true, last_sync_at: null, next_sync_at: null, reachable: false,
             problem: { code: "connector.auth", message: "WCBS HUBmis refused the API key.", retryable: false }, held: 2,
             held_reason: "Enter a new key in Settings." },
@@ -62,7 +62,7 @@ describe("the app in Chromium (fixture build)", () => {
       "Syncing Matrix LMS · rosters (80 rows)",
       "WCBS HUBmis: not answering — working from the cache",
     ]);
-    assert.match(await page.getByTestId("progress").textContent(), /rosters · 80 rows · about 12 requests left/);
+    assert.match(await page.getByTestId("progress").textContent(), /rosters · 80 rows · about 9 minutes left/);
     assert.equal(await page.getByTestId("outbox-conflicts").textContent(), "2 conflicts to resolve");
     await axe(page, "today offline");
     await page.screenshot({ path: join(artifacts, "today-offline-light.png") });
