@@ -29,11 +29,12 @@ export function formatTime(rfc3339: string): string {
     : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
-/** `HH:MM` in this computer's time, with the day in front when it is not today. */
+/** The time of day as this computer writes it (the same clock as `formatTime`), with the
+ * day in front when it is not today. */
 export function clockTime(rfc3339: string, now: Date = new Date()): string {
   const d = new Date(rfc3339);
   if (Number.isNaN(d.getTime())) return rfc3339;
-  const hhmm = `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+  const hhmm = d.toLocaleTimeString(undefined, { timeStyle: "short" });
   return d.toDateString() === now.toDateString()
     ? hhmm
     : `${d.toLocaleDateString(undefined, { day: "numeric", month: "short" })} ${hhmm}`;
