@@ -522,3 +522,47 @@ fn one_cache_serves_several_threads() {
     }
     assert_eq!(cache.counts().unwrap()["students"][&System::Matrix], 100);
 }
+
+#[test]
+fn writes_to_without_rowid_tables_are_announced_like_any_other() {
+    // REGRESSION: saving a connection (a WITHOUT ROWID table, for which SQLite calls no
+    // update hook) announced nothing, so the engine never learnt of a connection saved in
+    // the app's first run and the app sat at "No school system connected".
+    let (_dir, cache) = open();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<String>>::new()));
+    let s = seen.clone();
+    cache.on_change(move |batch| {
+        s.lock()
+            .unwrap()
+            .push(batch.tables.keys().cloned().collect());
+    });
+    let settings = ConnectionSettings {
+        system: System::OmniForge,
+        base_url: "https://sis.example.org".into(),
+        realm: None,
+        client_id: None,
+        settings: json!({}),
+        learning_support_enabled: false,
+        medical_alerts_enabled: false,
+        updated_at: t0(),
+    };
+    cache.save_connection(&settings).unwrap();
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .any(|t| t.contains(&"connections".to_string())),
+        "saving a connection was not announced: {:?}",
+        seen.lock().unwrap()
+    );
+    seen.lock().unwrap().clear();
+    assert!(cache.remove_connection(System::OmniForge).unwrap());
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .any(|t| t.contains(&"connections".to_string())),
+        "removing a connection was not announced: {:?}",
+        seen.lock().unwrap()
+    );
+}
