@@ -18,9 +18,14 @@ use crate::Shell;
 #[tauri::command]
 pub async fn list_outbox(shell: State<'_, Shell>) -> Result<Vec<OutboxRow>, AppError> {
     shell
-        .read(|desk| desk.outbox(None))
+        .read(|desk| {
+            let entries = desk.outbox(None)?;
+            Ok(entries
+                .into_iter()
+                .map(|e| OutboxRow::named(desk, e))
+                .collect())
+        })
         .await
-        .map(|entries| entries.into_iter().map(OutboxRow::from).collect())
 }
 
 /// Version, demo mode, data folder and where the first sync stands.
@@ -131,27 +136,30 @@ pub async fn student_page(
 #[tauri::command]
 pub async fn outbox_receipt(shell: State<'_, Shell>, id: i64) -> Result<ReceiptView, AppError> {
     shell
-        .read(move |desk| desk.receipt(id))
+        .read(move |desk| {
+            let receipt = desk.receipt(id)?;
+            let description = crate::ipc::describe_write(desk, &receipt.entry);
+            let mut view = ReceiptView::from(receipt);
+            view.entry.description = description;
+            Ok(view)
+        })
         .await
-        .map(ReceiptView::from)
 }
 
 /// Sends a failed or held write again (the engine sends it at once, as it does any due write).
 #[tauri::command]
 pub async fn outbox_retry(shell: State<'_, Shell>, id: i64) -> Result<OutboxRow, AppError> {
     shell
-        .read(move |desk| desk.retry(id, None, Utc::now()))
+        .read(move |desk| Ok(OutboxRow::named(desk, desk.retry(id, None, Utc::now())?)))
         .await
-        .map(OutboxRow::from)
 }
 
 /// Decides a write is not to be sent; it stays in the outbox as a receipt.
 #[tauri::command]
 pub async fn outbox_discard(shell: State<'_, Shell>, id: i64) -> Result<OutboxRow, AppError> {
     shell
-        .read(move |desk| desk.discard(id, Utc::now()))
+        .read(move |desk| Ok(OutboxRow::named(desk, desk.discard(id, Utc::now())?)))
         .await
-        .map(OutboxRow::from)
 }
 
 /// Resolves a conflict: "keep mine" sends the desk's value again, "take theirs" takes the
@@ -163,7 +171,11 @@ pub async fn outbox_resolve(
     choice: ResolveChoice,
 ) -> Result<OutboxRow, AppError> {
     shell
-        .read(move |desk| desk.resolve(id, choice.into(), Utc::now()))
+        .read(move |desk| {
+            Ok(OutboxRow::named(
+                desk,
+                desk.resolve(id, choice.into(), Utc::now())?,
+            ))
+        })
         .await
-        .map(OutboxRow::from)
 }

@@ -96,6 +96,30 @@ pub struct OutboxRow {
     pub updated_at: String,
 }
 
+/// What a write does in words, each student by name where the cache knows them: the outbox
+/// reads "Amara Okafor absent on …", not an id. The cache is read: run off the executor.
+pub fn describe_write(desk: &schooldesk_sync::Desk, entry: &OutboxEntry) -> String {
+    let system = entry.system;
+    entry.write.describe_with(|id| {
+        desk.cache()
+            .student(system, id)
+            .ok()
+            .flatten()
+            .map(|s| s.display_name())
+    })
+}
+
+impl OutboxRow {
+    /// The row with its students named (see [`describe_write`]).
+    pub fn named(desk: &schooldesk_sync::Desk, entry: OutboxEntry) -> OutboxRow {
+        let description = describe_write(desk, &entry);
+        OutboxRow {
+            description,
+            ..OutboxRow::from(entry)
+        }
+    }
+}
+
 impl From<OutboxEntry> for OutboxRow {
     fn from(e: OutboxEntry) -> Self {
         OutboxRow {

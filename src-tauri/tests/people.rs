@@ -560,6 +560,31 @@ fn outbox_actions_retry_discard_and_resolve_both_ways() {
     // The receipt of a conflict: both values, who changed theirs and when, what applies.
     let receipt = invoke(&window, "outbox_receipt", json!({"id": conflict_a})).expect("receipt");
     assert_eq!(receipt["entry"]["state"], "conflict", "{receipt}");
+    // REGRESSION: the outbox named students by their system ids ("o1 tardy on …").
+    let described = receipt["entry"]["description"].as_str().unwrap();
+    assert!(
+        described.starts_with("Ana Zeta tardy on 2025-09-03"),
+        "{described}"
+    );
+    let listed = invoke(&window, "list_outbox", json!({})).expect("list_outbox");
+    let descriptions: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["description"].as_str().unwrap())
+        .collect();
+    assert!(
+        descriptions
+            .iter()
+            .all(|d| !d.starts_with("o1 ") && !d.starts_with("o2 ")),
+        "{descriptions:?}"
+    );
+    assert!(
+        descriptions
+            .iter()
+            .any(|d| d.starts_with("Ana Zeta absent")),
+        "{descriptions:?}"
+    );
     assert_eq!(receipt["can_resolve"], true);
     assert_eq!(receipt["can_discard"], true);
     assert_eq!(receipt["can_retry"], false);

@@ -174,11 +174,18 @@ impl Write {
         }
     }
 
-    /// One line for a person: what this write does.
+    /// One line for a person: what this write does (students by their ids).
     pub fn describe(&self) -> String {
+        self.describe_with(|_| None)
+    }
+
+    /// One line for a person, each student named by `name_of(id)` where it knows them.
+    pub fn describe_with(&self, name_of: impl Fn(&str) -> Option<String>) -> String {
+        let who = |id: &str| name_of(id).unwrap_or_else(|| id.to_string());
+        let everyone = |ids: &[String]| ids.iter().map(|id| who(id)).collect::<Vec<_>>().join(", ");
         match self {
             Write::Mark(m) => {
-                let mut s = format!("{} {} on {}", m.student_id, m.status, m.date);
+                let mut s = format!("{} {} on {}", who(&m.student_id), m.status, m.date);
                 if let Some(sec) = &m.section_id {
                     s.push_str(&format!(" in {sec}"));
                 }
@@ -235,17 +242,20 @@ impl Write {
             Write::AddStudents {
                 class_id,
                 student_ids,
-            } => format!("add {} to class {class_id}", student_ids.join(", ")),
+            } => format!("add {} to class {class_id}", everyone(student_ids)),
             Write::RemoveStudents {
                 class_id,
                 student_ids,
-            } => format!("remove {} from class {class_id}", student_ids.join(", ")),
+            } => format!("remove {} from class {class_id}", everyone(student_ids)),
             Write::SetGrade {
                 assignment_id,
                 student_id,
                 grade,
                 ..
-            } => format!("grade {grade} for {student_id} on assignment {assignment_id}"),
+            } => format!(
+                "grade {grade} for {} on assignment {assignment_id}",
+                who(student_id)
+            ),
         }
     }
 }
