@@ -4,6 +4,9 @@
 # with a real (temporary, unlocked) keychain and a temp data folder.
 # Screenshots: artifacts/e2e-first-run.png, e2e-today.png, e2e.png (rosters), e2e-search.png,
 # e2e-student.png, e2e-outbox.png, e2e-settings.png, e2e-documents.png.
+# Then tests/e2e/offline.e2e.mjs against the simulators as a separate process (offline and
+# back, a conflict both ways): e2e-offline-connect.png, e2e-offline.png, e2e-sent.png,
+# e2e-conflict.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -21,6 +24,13 @@ echo "==> building the UI"
 echo "==> building the app (debug)"
 cargo build -p schooldesk-app --features custom-protocol --locked
 app="$CARGO_TARGET_DIR/debug/schooldesk-app"
+
+# The offline run (tests/e2e/offline.e2e.mjs) drives the app against the simulators as a
+# process of their own, and takes marks with the CLI on the app's data folder.
+echo "==> building the simulators and the CLI (debug)"
+cargo build -p schooldesk-sim -p schooldesk-cli --locked
+sim="$CARGO_TARGET_DIR/debug/schooldesk-sim"
+cli="$CARGO_TARGET_DIR/debug/schooldesk"
 
 echo "==> symbol guard: the app must not export sqlite3_* (see src-tauri/build.rs)"
 if [ ! -x "$app" ]; then
@@ -55,3 +65,13 @@ echo "==> the app under Xvfb"
 SCHOOLDESK_DATA_DIR="$data" APP_BINARY="$app" ARTIFACTS_DIR="$root/artifacts" \
   xvfb-run -a -s "-screen 0 1280x900x24" \
   bash scripts/with-keyring.sh node --test tests/e2e/app.e2e.mjs
+
+echo "==> the app offline and back, against the simulator process"
+# A data folder of its own, at first run: the test connects OmniForge through the form. No
+# SCHOOLDESK_DEMO. The CLI runs inside the same keyring session, on the same folder.
+offline_data=$(mktemp -d -t schooldesk-e2e-offline.XXXXXX)
+trap 'rm -rf "$data" "$offline_data"' EXIT
+SCHOOLDESK_DATA_DIR="$offline_data" APP_BINARY="$app" SIM_BINARY="$sim" CLI_BINARY="$cli" \
+  ARTIFACTS_DIR="$root/artifacts" \
+  xvfb-run -a -s "-screen 0 1280x900x24" \
+  bash scripts/with-keyring.sh node --test tests/e2e/offline.e2e.mjs
