@@ -174,7 +174,8 @@ impl Keychain {
 
     fn get(&self, account: &str) -> Result<Option<Zeroizing<String>>> {
         let _serial = lock();
-        match Self::entry(account)?.get_password() {
+        let entry = Self::entry(account)?;
+        match with_retry(|| entry.get_password()) {
             Ok(value) => Ok(Some(Zeroizing::new(value))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(e.into()),
@@ -183,14 +184,38 @@ impl Keychain {
 
     fn set(&self, account: &str, value: &str) -> Result<()> {
         let _serial = lock();
-        Ok(Self::entry(account)?.set_password(value)?)
+        let entry = Self::entry(account)?;
+        Ok(with_retry(|| entry.set_password(value))?)
     }
 
     fn delete(&self, account: &str) -> Result<()> {
         let _serial = lock();
-        match Self::entry(account)?.delete_credential() {
+        let entry = Self::entry(account)?;
+        match with_retry(|| entry.delete_credential()) {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// How often a keychain call is tried when the keychain service drops it, and the first
+/// pause between tries (doubled each time).
+const KEYCHAIN_TRIES: u32 = 3;
+const KEYCHAIN_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Runs a keychain call again when the service dropped it mid-call. gnome-keyring aborts
+/// when another client leaves while it answers, and the session bus starts it again on the
+/// next call; reading, storing and deleting an entry are safe to repeat. Other errors (no
+/// entry, a locked keychain) are answers, returned at once.
+fn with_retry<T>(mut call: impl FnMut() -> keyring::Result<T>) -> keyring::Result<T> {
+    let mut tried = 1;
+    loop {
+        match call() {
+            Err(keyring::Error::PlatformFailure(_)) if tried < KEYCHAIN_TRIES => {
+                std::thread::sleep(KEYCHAIN_PAUSE * 2u32.pow(tried - 1));
+                tried += 1;
+            }
+            answer => return answer,
         }
     }
 }
@@ -240,6 +265,46 @@ fn canonical_path(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn dropped() -> keyring::Error {
+        keyring::Error::PlatformFailure("Message recipient disconnected from message bus".into())
+    }
+
+    #[test]
+    fn a_call_the_keychain_service_dropped_is_tried_again() {
+        // REGRESSION: gnome-keyring aborting mid-reply failed a CI run's keychain call even
+        // though the restarted service answered the next one.
+        let mut calls = 0;
+        let answer = with_retry(|| {
+            calls += 1;
+            if calls < 3 {
+                Err(dropped())
+            } else {
+                Ok("key")
+            }
+        });
+        assert_eq!(answer.unwrap(), "key");
+        assert_eq!(calls, 3);
+    }
+
+    #[test]
+    fn answers_are_not_retried_and_a_service_that_stays_away_is_reported() {
+        let mut calls = 0;
+        let answer: keyring::Result<()> = with_retry(|| {
+            calls += 1;
+            Err(keyring::Error::NoEntry)
+        });
+        assert!(matches!(answer, Err(keyring::Error::NoEntry)));
+        assert_eq!(calls, 1);
+
+        let mut calls = 0;
+        let answer: keyring::Result<()> = with_retry(|| {
+            calls += 1;
+            Err(dropped())
+        });
+        assert!(matches!(answer, Err(keyring::Error::PlatformFailure(_))));
+        assert_eq!(calls, KEYCHAIN_TRIES);
+    }
 
     #[test]
     fn key_debug_hides_the_key_and_hex_round_trips() {
