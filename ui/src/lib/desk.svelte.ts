@@ -29,6 +29,8 @@ export interface DeskOptions {
   reloadDelayMs?: number;
 }
 
+type Watcher = { tables: readonly string[]; reread: () => void; timer: ReturnType<typeof setTimeout> | undefined };
+
 type Due = { people: boolean; outbox: boolean; activity: boolean };
 
 export class Desk {
@@ -56,6 +58,8 @@ export class Desk {
   private unsubscribe: (() => void) | undefined;
   private subscribing: Promise<void> | undefined;
   private disposed = false;
+  // Not state: nothing is drawn from it.
+  private watchers: Watcher[] = [];
 
   constructor(backend: Backend, options: DeskOptions = {}) {
     this.backend = backend;
@@ -82,6 +86,8 @@ export class Desk {
     this.disposed = true;
     clearTimeout(this.reloadTimer);
     this.reloadTimer = undefined;
+    for (const w of this.watchers) clearTimeout(w.timer);
+    this.watchers = [];
     this.unsubscribe?.();
     this.unsubscribe = undefined;
   }
@@ -157,6 +163,32 @@ export class Desk {
     if (!wasReady && status.sync.state === "ready") {
       this.requestReload({ people: true, outbox: true, activity: true });
       this.sectionsVersion++;
+      this.tellWatchers("all");
+    }
+  }
+
+  /**
+   * Calls `reread` (after the same short gathering pause as the frame's own re-reads) when
+   * any of `tables` was written, another process wrote, or the first sync finished — how a
+   * screen keeps what it shows current without polling. Returns the function that stops it.
+   */
+  watch(tables: readonly string[], reread: () => void): () => void {
+    const watcher: Watcher = { tables, reread, timer: undefined };
+    this.watchers.push(watcher);
+    return () => {
+      if (watcher.timer !== undefined) clearTimeout(watcher.timer);
+      this.watchers = this.watchers.filter((w) => w !== watcher);
+    };
+  }
+
+  private tellWatchers(tables: readonly string[] | "all"): void {
+    for (const w of this.watchers) {
+      if (w.timer !== undefined) continue;
+      if (tables !== "all" && !tables.some((t) => w.tables.includes(t))) continue;
+      w.timer = setTimeout(() => {
+        w.timer = undefined;
+        if (!this.disposed && this.watchers.includes(w)) w.reread();
+      }, this.reloadDelayMs);
     }
   }
 
@@ -164,6 +196,7 @@ export class Desk {
     if (this.disposed) return;
     // Another process (the CLI) is noticed, not itemised: anything may have changed.
     const everything = changes.origins.includes("other_process");
+    this.tellWatchers(everything ? "all" : changes.tables);
     if (everything || changes.tables.includes("sections")) this.sectionsVersion++;
     this.requestReload({
       people: everything || changes.tables.some((t) => PEOPLE_TABLES.has(t)),

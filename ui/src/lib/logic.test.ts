@@ -19,6 +19,10 @@ describe("the router", () => {
       { screen: "outbox", entry: null },
       { screen: "outbox", entry: 42 },
       { screen: "documents" },
+      { screen: "register", arg: null },
+      { screen: "register", arg: "omniforge:SEC-1/2026-11-30" },
+      { screen: "support", arg: "ext:S-1001" },
+      { screen: "enrollment", arg: "checklist/CL 1" },
     ];
     for (const r of routes) expect(parseHash(href(r))).toEqual(r);
     expect(href({ screen: "student", person: "ext:S-1001" })).toBe("#/student/ext%3AS-1001");
@@ -31,6 +35,8 @@ describe("the router", () => {
     expect(parseHash("#/student/%E0%A4%A")).toEqual({ screen: "rosters" });
     expect(parseHash("#/outbox/abc")).toEqual({ screen: "outbox", entry: null });
     expect(parseHash("#/outbox/-3")).toEqual({ screen: "outbox", entry: null });
+    expect(parseHash("#/classes/%E0%A4%A")).toEqual({ screen: "classes", arg: null });
+    expect(parseHash("#/emergency/")).toEqual({ screen: "emergency", arg: null });
   });
 });
 

@@ -8,7 +8,18 @@ export type Route =
   | { screen: "student"; person: string }
   | { screen: "outbox"; entry: number | null }
   | { screen: "documents" }
-  | { screen: "settings" };
+  | { screen: "settings" }
+  // Part 2's screens; `arg` is the rest of the hash, decoded, for the screen to read (a
+  // section, a checklist, a person…), or null.
+  | { screen: WorkScreen; arg: string | null };
+
+/** The screens whose place inside them is one free-form argument. */
+export const WORK_SCREENS = ["register", "emergency", "enrollment", "classes", "support"] as const;
+export type WorkScreen = (typeof WORK_SCREENS)[number];
+
+function isWorkScreen(head: string | undefined): head is WorkScreen {
+  return (WORK_SCREENS as readonly string[]).includes(head ?? "");
+}
 
 export type Screen = Route["screen"];
 
@@ -16,6 +27,14 @@ export type Screen = Route["screen"];
 export function parseHash(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/");
   const [head, arg] = parts;
+  if (isWorkScreen(head)) {
+    const rest = parts.slice(1).join("/");
+    try {
+      return { screen: head, arg: rest ? decodeURIComponent(rest) : null };
+    } catch {
+      return { screen: head, arg: null };
+    }
+  }
   switch (head) {
     case "rosters":
       return { screen: "rosters" };
@@ -47,6 +66,12 @@ export function href(route: Route): string {
       return `#/student/${encodeURIComponent(route.person)}`;
     case "outbox":
       return route.entry === null ? "#/outbox" : `#/outbox/${route.entry}`;
+    case "register":
+    case "emergency":
+    case "enrollment":
+    case "classes":
+    case "support":
+      return route.arg === null ? `#/${route.screen}` : `#/${route.screen}/${encodeURIComponent(route.arg)}`;
     default:
       return `#/${route.screen}`;
   }
