@@ -303,7 +303,7 @@ pub fn audit(desk: &Desk, json: bool, limit: Option<usize>) -> Result<()> {
         },
     )?;
     if more > 0 && !json {
-        println!("… older entries not shown (use --limit N to see more, or --json for all).");
+        out!("… older entries not shown (use --limit N to see more, or --json for all).");
     }
     Ok(())
 }

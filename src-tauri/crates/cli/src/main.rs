@@ -3,6 +3,14 @@
 //! Every command prints one clear line and exits non-zero on failure; `--json` makes every
 //! listing machine-readable.
 
+/// `println!` for the command's output, except that a reader who stopped reading (`| head`)
+/// ends the program quietly and successfully, as other Unix tools do, instead of a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::write_line(format_args!($($arg)*))
+    };
+}
+
 mod args;
 mod exports;
 mod output;

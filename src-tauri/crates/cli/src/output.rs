@@ -22,7 +22,7 @@ pub fn listing_part<T: Serialize>(
     left_out: u64,
 ) -> Result<(), crate::run::CliError> {
     if json {
-        println!("{}", serde_json::to_string_pretty(items)?);
+        out!("{}", serde_json::to_string_pretty(items)?);
         return Ok(());
     }
     let rows: Vec<Vec<String>> = items.iter().map(row).collect();
@@ -42,15 +42,15 @@ pub fn listing_part<T: Serialize>(
             .trim_end()
             .to_string()
     };
-    println!("{}", line(headers.iter().map(|h| h.to_string()).collect()));
+    out!("{}", line(headers.iter().map(|h| h.to_string()).collect()));
     for r in rows {
-        println!("{}", line(r));
+        out!("{}", line(r));
     }
     if items.is_empty() && left_out == 0 {
-        println!("(none)");
+        out!("(none)");
     }
     if left_out > 0 {
-        println!("… and {left_out} more not shown (use --limit N to see more, or --json for all).");
+        out!("… and {left_out} more not shown (use --limit N to see more, or --json for all).");
     }
     Ok(())
 }
@@ -80,13 +80,28 @@ pub fn summary<T: Serialize>(
     text: &str,
 ) -> Result<(), crate::run::CliError> {
     if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
+        out!("{}", serde_json::to_string_pretty(value)?);
     } else {
-        println!("{text}");
+        out!("{text}");
     }
     Ok(())
 }
 
 pub fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_default()
+}
+
+/// Writes one line of the command's output. A closed pipe (`schooldesk students | head`)
+/// means nobody reads any more: exit at once with success rather than panic; any other
+/// failure to write is reported as one line and a failure.
+pub fn write_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{line}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("could not write the output: {e}");
+        std::process::exit(1);
+    }
 }

@@ -82,7 +82,7 @@ pub fn roster(desk: &Desk, json: bool, section: &str, limit: Option<usize>) -> R
     let (items, left_out) = first(roster.students, limit);
     if !json {
         let s = &roster.section;
-        println!(
+        out!(
             "{} ({}, {}{}): {} student(s)",
             s.name,
             s.id,

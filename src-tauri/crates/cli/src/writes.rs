@@ -90,11 +90,11 @@ pub fn enrollment(desk: &Desk, json: bool, command: EnrollmentCommand) -> Result
                         item: b,
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&items)?);
+                out!("{}", serde_json::to_string_pretty(&items)?);
                 return Ok(());
             }
             if batches.is_empty() {
-                println!(
+                out!(
                     "No delivery batches fetched yet. Fetch one with `schooldesk enrollment \
                      batch --target ID`."
                 );
@@ -102,7 +102,7 @@ pub fn enrollment(desk: &Desk, json: bool, command: EnrollmentCommand) -> Result
             }
             for (i, b) in batches.iter().enumerate() {
                 if i > 0 {
-                    println!();
+                    out!("");
                 }
                 print_batch(b);
             }
@@ -140,17 +140,15 @@ fn fetch_batch(desk: &Desk, json: bool, target: &str) -> Result<()> {
             "not_sent": not_sent,
             "batch": batch.as_ref().map(|b| WithId { id: b.batch_id.clone(), item: b }),
         });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        out!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
     match (&batch, entry.state) {
         (Some(b), _) => {
             print_batch(b);
-            println!(
-                "Kept here: see it again with `schooldesk enrollment batches --target {target}`."
-            );
+            out!("Kept here: see it again with `schooldesk enrollment batches --target {target}`.");
         }
-        (None, OutboxState::Done) => println!(
+        (None, OutboxState::Done) => out!(
             "PowerSchool had no new records for delivery target {target}: its delivery pool \
              is empty (outbox entry {}).",
             entry.id
@@ -166,7 +164,7 @@ fn fetch_batch(desk: &Desk, json: bool, target: &str) -> Result<()> {
                 })
                 .or(not_sent)
                 .unwrap_or_else(|| "it was not sent yet".into());
-            println!(
+            out!(
                 "Queued the fetch of the next delivery batch for target {target} (outbox entry \
                  {}, {}): {why} {}",
                 entry.id,
@@ -187,7 +185,7 @@ fn print_batch(b: &DeliveryBatch) {
         .reset_at
         .map(|t| format!(", reset {}", t.format("%Y-%m-%d %H:%M")))
         .unwrap_or_default();
-    println!(
+    out!(
         "Delivery batch {} for target {}: {} record(s), created {}, fetched {}{reset}.",
         b.batch_id,
         b.target_id,
@@ -452,7 +450,7 @@ fn outcome_words(outcome: Option<&str>) -> &str {
 }
 
 fn print_attempt(a: &OutboxAttempt) {
-    println!(
+    out!(
         "  {}. {}  sent: {}",
         a.n,
         a.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
@@ -467,7 +465,7 @@ fn print_attempt(a: &OutboxAttempt) {
         Some(Value::Null) | None => String::new(),
         Some(v) => format!(": {}", clipped(v.to_string(), 400)),
     };
-    println!(
+    out!(
         "     answer{when}: {}{answer}",
         outcome_words(a.outcome.as_deref())
     );
@@ -486,15 +484,15 @@ pub fn outbox_show(desk: &Desk, json: bool, id: i64) -> Result<()> {
         conflict,
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&shown)?);
+        out!("{}", serde_json::to_string_pretty(&shown)?);
         return Ok(());
     }
-    println!(
+    out!(
         "Outbox entry {id} for {}: {}",
         entry.system.display_name(),
         shown.description
     );
-    println!(
+    out!(
         "State: {}{}",
         entry.state.as_str(),
         entry
@@ -503,21 +501,21 @@ pub fn outbox_show(desk: &Desk, json: bool, id: i64) -> Result<()> {
             .map(|r| format!(" ({})", r.replace('_', " ")))
             .unwrap_or_default()
     );
-    println!(
+    out!(
         "Queued {}; last changed {}.",
         entry.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
         entry.updated_at.format("%Y-%m-%d %H:%M:%S UTC")
     );
     if receipt.attempts.is_empty() {
-        println!("Attempts: none yet.");
+        out!("Attempts: none yet.");
     } else {
-        println!("Attempts:");
+        out!("Attempts:");
         for a in &receipt.attempts {
             print_attempt(a);
         }
     }
     if entry.uncertain {
-        println!(
+        out!(
             "A request may have reached {}; the next send checks it before sending again.",
             entry.system.display_name()
         );
@@ -525,7 +523,7 @@ pub fn outbox_show(desk: &Desk, json: bool, id: i64) -> Result<()> {
     match entry.state {
         OutboxState::Conflict => {
             if let Some(c) = &shown.conflict {
-                println!("Yours and the system's:");
+                out!("Yours and the system's:");
                 let rows: Vec<[String; 3]> = c
                     .fields
                     .iter()
@@ -540,21 +538,21 @@ pub fn outbox_show(desk: &Desk, json: bool, id: i64) -> Result<()> {
                 print_indented(&rows);
                 match (&c.changed_by, &c.changed_at) {
                     (Some(by), Some(at)) => {
-                        println!("  The system's value was changed by {by} at {at}.")
+                        out!("  The system's value was changed by {by} at {at}.")
                     }
-                    (None, Some(at)) => println!("  The system's value was changed at {at}."),
-                    (Some(by), None) => println!("  The system's value was changed by {by}."),
+                    (None, Some(at)) => out!("  The system's value was changed at {at}."),
+                    (Some(by), None) => out!("  The system's value was changed by {by}."),
                     (None, None) => {}
                 }
             }
-            println!(
+            out!(
                 "Next: `schooldesk outbox resolve {id} --keep-mine` (send yours over it) or \
                  `schooldesk outbox resolve {id} --take-theirs` (keep the system's; nothing \
                  is sent)."
             );
         }
         OutboxState::Failed => {
-            println!(
+            out!(
                 "The system's reason: {}",
                 entry.last_error.as_deref().unwrap_or("(none recorded)")
             );
@@ -564,32 +562,32 @@ pub fn outbox_show(desk: &Desk, json: bool, id: i64) -> Result<()> {
                 }
                 _ => "",
             };
-            println!(
+            out!(
                 "Next: correct it and `schooldesk outbox retry {id}{file}`, or \
                  `schooldesk outbox discard {id} --yes`."
             );
         }
-        OutboxState::Held => println!(
+        OutboxState::Held => out!(
             "Held: {} Fix the connection (`schooldesk connect {} …`); held writes then go out.",
             entry.last_error.as_deref().unwrap_or(""),
             entry.system
         ),
         OutboxState::Pending | OutboxState::Sending => {
             if let Some(e) = &entry.last_error {
-                println!("Last problem: {e}");
+                out!("Last problem: {e}");
             }
-            println!("{HOW_SENT}");
+            out!("{HOW_SENT}");
         }
         // The answer is in the last attempt already, unless it came from a person's choice.
         OutboxState::Done if !receipt.attempts.is_empty() && entry.resolution.is_none() => {}
         OutboxState::Done => {
             if let Some(answer) = &receipt.answer {
-                println!("The system's answer: {}", clipped(answer.to_string(), 400));
+                out!("The system's answer: {}", clipped(answer.to_string(), 400));
             }
         }
         OutboxState::Discarded => {
             if let Some(e) = &entry.last_error {
-                println!("Last problem before it was discarded: {e}");
+                out!("Last problem before it was discarded: {e}");
             }
         }
     }
@@ -612,9 +610,9 @@ fn print_indented(rows: &[[String; 3]]) {
             .collect();
         format!("  {}", s.join("  ").trim_end())
     };
-    println!("{}", line(headers));
+    out!("{}", line(headers));
     for r in rows {
-        println!("{}", line([&r[0], &r[1], &r[2]]));
+        out!("{}", line([&r[0], &r[1], &r[2]]));
     }
 }
 

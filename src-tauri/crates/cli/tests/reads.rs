@@ -376,3 +376,26 @@ async fn a_refused_key_is_one_line_without_log_lines_and_status_says_what_needs_
         }
     });
 }
+
+/// REGRESSION: `schooldesk … | head` panicked with "failed printing to stdout: Broken pipe"
+/// once the reader had gone; now the command ends quietly and successfully.
+#[test]
+fn a_reader_that_stops_reading_ends_the_command_quietly() {
+    let sd = Sd::new();
+    // Something to print first (an empty cache still opens and says its status).
+    sd.ok(&["status"], None);
+    let mut child = sd
+        .command()
+        .arg("status")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start schooldesk");
+    // The reader is gone before the command writes its first line.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("schooldesk output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+}
