@@ -8,7 +8,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Local, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use schooldesk_export::build::{self, SupportScope};
 use schooldesk_export::{audit, render, write_atomically, Document, ExportError, Format, Paper};
 use schooldesk_sync::Desk;
@@ -65,7 +65,7 @@ impl Exports {
 
     /// `Documents/Schooldesk`, or `<data dir>/documents` where the system names no Documents
     /// folder.
-    fn documents_folder(&self, data_dir: &Path) -> PathBuf {
+    pub(crate) fn documents_folder(&self, data_dir: &Path) -> PathBuf {
         if let Some(folder) = self
             .documents_folder
             .lock()
@@ -143,6 +143,31 @@ fn date(value: &str, which: &str) -> Result<NaiveDate, ExportError> {
             value.trim()
         ))
     })
+}
+
+/// A learning-support summary is refused here while that screen is locked.
+async fn support_gate(
+    shell: &Shell,
+    support: &Arc<crate::support::SupportLock>,
+    request: &DocumentRequest,
+) -> Result<(), AppError> {
+    if !matches!(request, DocumentRequest::LearningSupport { .. }) {
+        return Ok(());
+    }
+    let lock = support.clone();
+    shell
+        .read(move |desk| Ok(crate::support::export_allowed(desk, &lock)))
+        .await?
+}
+
+/// The school's today for a document (the emergency list's section decides whose school;
+/// the connection's time zone, not this computer's, as on the Emergency roll screen).
+fn school_today(desk: &Desk, request: &DocumentRequest, now: DateTime<Utc>) -> NaiveDate {
+    let section = match request {
+        DocumentRequest::Emergency { section } => section.as_deref().map(str::trim),
+        _ => None,
+    };
+    crate::emergency::school_today(desk, section.filter(|s| !s.is_empty()), now)
 }
 
 /// The document `request` asks for, built from the cache, and what its file is about (the
@@ -243,7 +268,7 @@ pub fn file_stem(kind: &str, subject: &str, date: NaiveDate) -> String {
 /// Claims the first free name `stem.ext`, `stem-2.ext`, … in `folder` by creating it empty
 /// (never replacing a file that is there). The writer then renames the finished file over
 /// the claim, so two exports at once cannot pick the same name.
-fn claim_name(folder: &Path, stem: &str, ext: &str) -> Result<PathBuf, ExportError> {
+pub(crate) fn claim_name(folder: &Path, stem: &str, ext: &str) -> Result<PathBuf, ExportError> {
     for n in 1..=999u32 {
         let name = if n == 1 {
             format!("{stem}.{ext}")
@@ -281,7 +306,7 @@ fn folder_error(folder: &Path, e: std::io::Error) -> ExportError {
 }
 
 /// Creates `folder` (and its parents) when missing; `private` makes it the owner's only.
-fn ensure_folder(folder: &Path, private: bool) -> Result<(), ExportError> {
+pub(crate) fn ensure_folder(folder: &Path, private: bool) -> Result<(), ExportError> {
     std::fs::create_dir_all(folder).map_err(|e| folder_error(folder, e))?;
     #[cfg(unix)]
     if private {
@@ -331,7 +356,7 @@ fn paper_of(paper: PaperSize) -> Paper {
     }
 }
 
-fn result(path: &Path, doc: &Document, bytes: usize) -> ExportedDocument {
+pub(crate) fn result(path: &Path, doc: &Document, bytes: usize) -> ExportedDocument {
     ExportedDocument {
         path: path.display().to_string(),
         file_name: path
@@ -366,15 +391,17 @@ pub async fn list_sections(shell: State<'_, Shell>) -> Result<Vec<SectionOption>
 pub async fn export_document(
     shell: State<'_, Shell>,
     exports: State<'_, Exports>,
+    support: State<'_, Arc<crate::support::SupportLock>>,
     request: DocumentRequest,
     format: DocumentFormat,
     paper: PaperSize,
 ) -> Result<ExportedDocument, AppError> {
     let desk = shell.desk()?;
     let folder = exports.documents_folder(&shell.data_dir);
+    support_gate(&shell, &support, &request).await?;
     blocking(move || {
         let now = Utc::now();
-        let today = Local::now().date_naive();
+        let today = school_today(&desk, &request, now);
         let (doc, subject) = build_document(&desk, &request, today, now)?;
         let format = format_of(format);
         ensure_folder(&folder, false)?;
@@ -400,14 +427,16 @@ pub async fn print_document<R: Runtime>(
     app: AppHandle<R>,
     shell: State<'_, Shell>,
     exports: State<'_, Exports>,
+    support: State<'_, Arc<crate::support::SupportLock>>,
     request: DocumentRequest,
     paper: PaperSize,
 ) -> Result<ExportedDocument, AppError> {
     let desk = shell.desk()?;
     let folder = exports.print_folder(&app, &shell.data_dir);
+    support_gate(&shell, &support, &request).await?;
     let printed = blocking(move || {
         let now = Utc::now();
-        let today = Local::now().date_naive();
+        let today = school_today(&desk, &request, now);
         let (doc, subject) = build_document(&desk, &request, today, now)?;
         ensure_folder(&folder, true)?;
         sweep_old_prints(&folder);

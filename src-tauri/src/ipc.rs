@@ -429,6 +429,55 @@ pub fn typescript_bindings() -> String {
     push::<EstimateView>(&mut out, &cfg);
     push::<ConnectionTest>(&mut out, &cfg);
     push::<DataLocation>(&mut out, &cfg);
+    push::<crate::support::SupportStatus>(&mut out, &cfg);
+    push::<crate::support::SupportReviewView>(&mut out, &cfg);
+    push::<crate::support::SupportRecordView>(&mut out, &cfg);
+    push::<crate::support::SupportStudentView>(&mut out, &cfg);
+    push::<crate::support::SupportView>(&mut out, &cfg);
+    push::<crate::support::YearGroupOption>(&mut out, &cfg);
+    push::<crate::support::LoggedStudent>(&mut out, &cfg);
+    push::<crate::support::AccessEntryView>(&mut out, &cfg);
+    push::<crate::support::AccessLogView>(&mut out, &cfg);
+    push::<crate::emergency::RollState>(&mut out, &cfg);
+    push::<crate::emergency::RollContactView>(&mut out, &cfg);
+    push::<crate::emergency::RollPerson>(&mut out, &cfg);
+    push::<crate::emergency::EmergencyRoll>(&mut out, &cfg);
+    // register
+    push::<crate::register::MarkStatus>(&mut out, &cfg);
+    push::<crate::register::RegisterState>(&mut out, &cfg);
+    push::<crate::register::RegisterCodeView>(&mut out, &cfg);
+    push::<crate::register::QuickCodesView>(&mut out, &cfg);
+    push::<crate::register::RegisterMarkView>(&mut out, &cfg);
+    push::<crate::register::RegisterRow>(&mut out, &cfg);
+    push::<crate::register::RegisterSheet>(&mut out, &cfg);
+    push::<crate::register::RestPresent>(&mut out, &cfg);
+    push::<crate::register::MarkInput>(&mut out, &cfg);
+    // enrollment
+    push::<crate::enrollment::ChecklistSummaryView>(&mut out, &cfg);
+    push::<crate::enrollment::ImportSchemaView>(&mut out, &cfg);
+    push::<crate::enrollment::PublishedActionView>(&mut out, &cfg);
+    push::<crate::enrollment::DeliveryTargetView>(&mut out, &cfg);
+    push::<crate::enrollment::EnrollmentOverview>(&mut out, &cfg);
+    push::<crate::enrollment::GridItemView>(&mut out, &cfg);
+    push::<crate::enrollment::GridCellView>(&mut out, &cfg);
+    push::<crate::enrollment::GridRowView>(&mut out, &cfg);
+    push::<crate::enrollment::ChecklistGridView>(&mut out, &cfg);
+    push::<crate::enrollment::DocumentOwnerView>(&mut out, &cfg);
+    push::<crate::enrollment::PersonDocumentsView>(&mut out, &cfg);
+    push::<crate::enrollment::PageImage>(&mut out, &cfg);
+    push::<crate::enrollment::OpenedDocumentView>(&mut out, &cfg);
+    push::<crate::enrollment::EnrollmentRecordView>(&mut out, &cfg);
+    push::<crate::enrollment::BatchRecordView>(&mut out, &cfg);
+    push::<crate::enrollment::BatchView>(&mut out, &cfg);
+    push::<crate::enrollment::FieldValue>(&mut out, &cfg);
+    // classes
+    push::<crate::classes::ClassOption>(&mut out, &cfg);
+    push::<crate::classes::RosterChangeKind>(&mut out, &cfg);
+    push::<crate::classes::QueuedWriteView>(&mut out, &cfg);
+    push::<crate::classes::AssignmentView>(&mut out, &cfg);
+    push::<crate::classes::GradeCellView>(&mut out, &cfg);
+    push::<crate::classes::ClassMemberView>(&mut out, &cfg);
+    push::<crate::classes::ClassPageView>(&mut out, &cfg);
     out.push_str(&format!(
         "\n/** The events the shell emits (src-tauri/src/ipc.rs `events`). */\nexport const EVENTS = {{ deskChanged: \"{}\", deskActivity: \"{}\", appStatus: \"{}\", updateStatus: \"{}\" }} as const;\n",
         events::DESK_CHANGED,
@@ -1361,6 +1410,12 @@ pub const ERROR_CODES: &[&str] = &[
     "update.failed",
     // The documents folder or a printed PDF could not be opened.
     "export.open_failed",
+    // Learning support (see `support.rs`): locked (unlock for this session first), switched
+    // off on every connection, an unknown student or year group, a malformed request.
+    "shell.support_locked",
+    "shell.support_disabled",
+    "shell.support_not_found",
+    "shell.support_invalid",
 ];
 
 /// A type as the generated TypeScript writes it, with the `ipc.ts` types it names.

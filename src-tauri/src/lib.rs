@@ -2,11 +2,16 @@
 //! connections and the sync engine live in the Tauri-free core (`schooldesk_sync::Desk`),
 //! opened here in `.setup()` and reached through the one-line commands in `commands`.
 
+pub mod classes;
 pub mod commands;
+pub mod emergency;
+pub mod enrollment;
 pub mod error;
 pub mod exports;
 pub mod ipc;
+pub mod register;
 pub mod settings;
+pub mod support;
 pub mod update;
 
 use std::path::PathBuf;
@@ -360,6 +365,7 @@ pub fn shell<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tau
                 .build(),
         )
         .manage(exports::Exports::default())
+        .manage(Arc::new(support::SupportLock::default()))
         .invoke_handler(invoke_handler())
         .setup(move |app| {
             let shell = Shell::open(&config, app.package_info().version.to_string());

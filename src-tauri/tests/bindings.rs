@@ -322,6 +322,15 @@ fn sample(ts: &str) -> Value {
         "PaperSize" => json!("a4"),
         "SystemId" => json!("omniforge"),
         "ConnectionInput" => json!({"system": "omniforge", "base_url": "https://example.invalid"}),
+        // enrollment: a form's fields (`queue_roster_import`, `queue_enrollment_submission`).
+        "Array<FieldValue>" => json!([{"name": "stu_FirstName", "value": "Ana"}]),
+        // classes
+        "RosterChangeKind" => json!("add"),
+        "Array<string>" => json!(["not-an-id"]),
+        // register
+        "MarkInput" => {
+            json!({"section": "omniforge:none", "date": "2025-09-01", "student": "omniforge:none", "status": "present"})
+        }
         other => panic!("add a sample value of `{other}` to `sample` in tests/bindings.rs"),
     }
 }

@@ -13,7 +13,14 @@ import type {
   UpdateStatus,
 } from "../bindings/ipc";
 import type { PeopleIndex, ReceiptView, ResolveChoice, SchoolNode, StudentPage } from "../bindings/ipc";
+import type { AccessLogView, SupportStatus, SupportView, YearGroupOption } from "../bindings/ipc";
 import type { ConnectionInput, ConnectionTest, ConnectionView, DataLocation } from "../bindings/ipc";
+import type { MarkInput, RegisterRow, RegisterSheet, RestPresent } from "../bindings/ipc";
+import type { BatchView, ChecklistGridView, DeliveryTargetView, DocumentOwnerView, EnrollmentOverview, EnrollmentRecordView, OpenedDocumentView, PersonDocumentsView } from "../bindings/ipc";
+
+import type { ClassOption, ClassPageView, RosterChangeKind } from "../bindings/ipc";
+
+import type { EmergencyRoll } from "../bindings/ipc";
 
 /** What the page does when the shell says something moved (`EVENTS` in bindings/ipc.ts). */
 export interface DeskHandlers {
@@ -77,6 +84,73 @@ export interface Backend {
   chooseDemo(): Promise<AppStatus>;
   /** Follows the shell's events until the returned function is called. */
   subscribe(handlers: DeskHandlers): Promise<() => void>;
+  // enrollment
+  /** Checklists with counts, published actions with their import schemas, delivery targets. */
+  enrollmentOverview(): Promise<EnrollmentOverview>;
+  /** Asks PowerSchool for its delivery targets (kept for offline use). */
+  refreshDeliveryTargets(): Promise<DeliveryTargetView[]>;
+  /** One checklist as students × items. */
+  enrollmentChecklist(checklist: string): Promise<ChecklistGridView>;
+  /** The children who have enrollment documents. */
+  enrollmentDocumentOwners(): Promise<DocumentOwnerView[]>;
+  /** One child's enrollment documents. */
+  enrollmentDocuments(person: string): Promise<PersonDocumentsView>;
+  /** A document's file to show in the app, from the encrypted cache; nothing written to disk. */
+  openEnrollmentDocument(document: string): Promise<OpenedDocumentView>;
+  /** "Save a copy" into Documents/Schooldesk; logged. */
+  saveEnrollmentDocument(document: string): Promise<ExportedDocument>;
+  /** Roster and submission records. */
+  enrollmentRecords(): Promise<EnrollmentRecordView[]>;
+  /** Queues a roster record import (fields checked against the import schema). */
+  queueRosterImport(action: string, schema: string, fields: Record<string, string>): Promise<OutboxRow>;
+  /** Queues one family's form for a published action. */
+  queueEnrollmentSubmission(action: string, fields: Record<string, string>): Promise<OutboxRow>;
+  /** Queues fetching the next delivery batch of a target. */
+  queueBatchFetch(target: string): Promise<OutboxRow>;
+  /** Delivery batches fetched, newest first. */
+  enrollmentBatches(): Promise<BatchView[]>;
+  // classes
+  /** The Matrix classes, for the Classes screen's picker. */
+  listClasses(): Promise<ClassOption[]>;
+  /** One Matrix class: roster with queued changes, assignments and grades. */
+  classPage(classId: string): Promise<ClassPageView>;
+  /** Queues adding or removing students (person ids), checked first. */
+  classChange(classId: string, action: RosterChangeKind, students: string[]): Promise<OutboxRow>;
+  /** Queues one student's grade for one assignment, checked first. */
+  setGrade(classId: string, assignment: string, student: string, grade: string): Promise<OutboxRow>;
+  // learning support
+  /** Whether learning support is on and whether this session unlocked it (until when). */
+  supportStatus(): Promise<SupportStatus>;
+  /** "Unlock for this session": every view after it is logged as the computer's user. */
+  supportUnlock(): Promise<SupportStatus>;
+  /** "Lock now". */
+  supportLock(): Promise<SupportStatus>;
+  /** The person is still at the screen: keeps the session unlocked (at most once a minute). */
+  supportTouch(): Promise<SupportStatus>;
+  /** The year groups to pick from. */
+  supportYearGroups(): Promise<YearGroupOption[]>;
+  /** One child's records and reviews; logged before it is answered. */
+  supportStudent(person: string): Promise<SupportView>;
+  /** A year group's children with records; logged before it is answered. */
+  supportYearGroup(group: string): Promise<SupportView>;
+  /** Saves the learning-support summary of a student or a year group; logged. */
+  supportExport(student: string | null, yearGroup: string | null, format: DocumentFormat, paper: PaperSize): Promise<ExportedDocument>;
+  /** The access log, newest first. */
+  accessLog(limit: number): Promise<AccessLogView>;
+  /** Saves the access log as CSV into Documents/Schooldesk; logged. */
+  exportAccessLog(): Promise<ExportedDocument>;
+  // emergency roll
+  /** Everyone who may be on site today (one section's when given), from the cache alone. */
+  emergencyRoll(section: string | null): Promise<EmergencyRoll>;
+  // register
+  /** The classes, homerooms and tutor groups a register can be taken for. */
+  registerSections(): Promise<SectionOption[]>;
+  /** One register: `date` YYYY-MM-DD (null: the school's today), `session` am/pm for HUBmis. */
+  registerSheet(section: string, date: string | null, session: string | null): Promise<RegisterSheet>;
+  /** Takes one mark: saved at once, queued once where the system takes attendance writes. */
+  takeMark(mark: MarkInput): Promise<RegisterRow>;
+  /** Marks every pupil not yet marked on this register present. */
+  markRestPresent(section: string, date: string, session: string | null): Promise<RestPresent>;
 }
 
 /** A failed call, carrying the shell's `{code, message, retryable}`. */

@@ -17,6 +17,12 @@ import {
 } from "../bindings/ipc";
 import type { PeopleIndex, ReceiptView, ResolveChoice, SchoolNode, StudentPage } from "../bindings/ipc";
 import type { ConnectionInput, ConnectionTest, ConnectionView, DataLocation, SystemId } from "../bindings/ipc";
+import type { MarkInput, RegisterRow, RegisterSheet, RestPresent } from "../bindings/ipc";
+import type { FieldValue } from "../bindings/ipc";
+import type { BatchView, ChecklistGridView, DeliveryTargetView, DocumentOwnerView, EnrollmentOverview, EnrollmentRecordView, OpenedDocumentView, PersonDocumentsView } from "../bindings/ipc";
+import type { ClassOption, ClassPageView, RosterChangeKind } from "../bindings/ipc";
+import type { AccessLogView, SupportStatus, SupportView, YearGroupOption } from "../bindings/ipc";
+import type { EmergencyRoll } from "../bindings/ipc";
 import { makeCommands, type CommandName } from "../bindings/commands";
 import { BackendError, type Backend, type DeskHandlers } from "./backend";
 
@@ -162,4 +168,138 @@ export class TauriBackend implements Backend {
     }
     return stopAll;
   }
+
+  // enrollment
+  enrollmentOverview(): Promise<EnrollmentOverview> {
+    return this.commands.enrollmentOverview();
+  }
+
+  refreshDeliveryTargets(): Promise<DeliveryTargetView[]> {
+    return this.commands.refreshDeliveryTargets();
+  }
+
+  enrollmentChecklist(checklist: string): Promise<ChecklistGridView> {
+    return this.commands.enrollmentChecklist(checklist);
+  }
+
+  enrollmentDocumentOwners(): Promise<DocumentOwnerView[]> {
+    return this.commands.enrollmentDocumentOwners();
+  }
+
+  enrollmentDocuments(person: string): Promise<PersonDocumentsView> {
+    return this.commands.enrollmentDocuments(person);
+  }
+
+  openEnrollmentDocument(document: string): Promise<OpenedDocumentView> {
+    return this.commands.openEnrollmentDocument(document);
+  }
+
+  saveEnrollmentDocument(document: string): Promise<ExportedDocument> {
+    return this.commands.saveEnrollmentDocument(document);
+  }
+
+  enrollmentRecords(): Promise<EnrollmentRecordView[]> {
+    return this.commands.enrollmentRecords();
+  }
+
+  queueRosterImport(action: string, schema: string, fields: Record<string, string>): Promise<OutboxRow> {
+    return this.commands.queueRosterImport(action, schema, toFieldValues(fields));
+  }
+
+  queueEnrollmentSubmission(action: string, fields: Record<string, string>): Promise<OutboxRow> {
+    return this.commands.queueEnrollmentSubmission(action, toFieldValues(fields));
+  }
+
+  queueBatchFetch(target: string): Promise<OutboxRow> {
+    return this.commands.queueBatchFetch(target);
+  }
+
+  enrollmentBatches(): Promise<BatchView[]> {
+    return this.commands.enrollmentBatches();
+  }
+
+  // classes
+  listClasses(): Promise<ClassOption[]> {
+    return this.commands.listClasses();
+  }
+
+  classPage(classId: string): Promise<ClassPageView> {
+    return this.commands.classPage(classId);
+  }
+
+  classChange(classId: string, action: RosterChangeKind, students: string[]): Promise<OutboxRow> {
+    return this.commands.classChange(classId, action, students);
+  }
+
+  setGrade(classId: string, assignment: string, student: string, grade: string): Promise<OutboxRow> {
+    return this.commands.setGrade(classId, assignment, student, grade);
+  }
+
+  // learning support
+  supportStatus(): Promise<SupportStatus> {
+    return this.commands.supportStatus();
+  }
+
+  supportUnlock(): Promise<SupportStatus> {
+    return this.commands.supportUnlock();
+  }
+
+  supportLock(): Promise<SupportStatus> {
+    return this.commands.supportLock();
+  }
+
+  supportTouch(): Promise<SupportStatus> {
+    return this.commands.supportTouch();
+  }
+
+  supportYearGroups(): Promise<YearGroupOption[]> {
+    return this.commands.supportYearGroups();
+  }
+
+  supportStudent(person: string): Promise<SupportView> {
+    return this.commands.supportStudent(person);
+  }
+
+  supportYearGroup(group: string): Promise<SupportView> {
+    return this.commands.supportYearGroup(group);
+  }
+
+  supportExport(student: string | null, yearGroup: string | null, format: DocumentFormat, paper: PaperSize): Promise<ExportedDocument> {
+    return this.commands.supportExport(student, yearGroup, format, paper);
+  }
+
+  accessLog(limit: number): Promise<AccessLogView> {
+    return this.commands.accessLog(limit);
+  }
+
+  exportAccessLog(): Promise<ExportedDocument> {
+    return this.commands.exportAccessLog();
+  }
+
+  // emergency roll
+  emergencyRoll(section: string | null): Promise<EmergencyRoll> {
+    return this.commands.emergencyRoll(section);
+  }
+
+  // register
+  registerSections(): Promise<SectionOption[]> {
+    return this.commands.registerSections();
+  }
+
+  registerSheet(section: string, date: string | null, session: string | null): Promise<RegisterSheet> {
+    return this.commands.registerSheet(section, date, session);
+  }
+
+  takeMark(mark: MarkInput): Promise<RegisterRow> {
+    return this.commands.takeMark(mark);
+  }
+
+  markRestPresent(section: string, date: string, session: string | null): Promise<RestPresent> {
+    return this.commands.markRestPresent(section, date, session);
+  }
+}
+
+/** A form's boxes as the shell takes them (a list, so a field given twice can be refused). */
+function toFieldValues(fields: Record<string, string>): FieldValue[] {
+  return Object.entries(fields).map(([name, value]) => ({ name, value }));
 }

@@ -1,7 +1,7 @@
 // Generated from src-tauri/src/command_table.rs. Do not edit by hand:
 // run `UPDATE_BINDINGS=1 cargo test -p schooldesk-app --test bindings` instead.
 import { invoke as tauriInvoke } from "@tauri-apps/api/core";
-import type { ActivityView, AppStatus, ConnectionInput, ConnectionTest, ConnectionView, DataLocation, DocumentFormat, DocumentRequest, ExportedDocument, OutboxRow, PaperSize, PeopleIndex, ReceiptView, ResolveChoice, SchoolNode, SectionOption, StudentPage, SystemId, UpdateStatus } from "./ipc";
+import type { AccessLogView, ActivityView, AppStatus, BatchView, ChecklistGridView, ClassOption, ClassPageView, ConnectionInput, ConnectionTest, ConnectionView, DataLocation, DeliveryTargetView, DocumentFormat, DocumentOwnerView, DocumentRequest, EmergencyRoll, EnrollmentOverview, EnrollmentRecordView, ExportedDocument, FieldValue, MarkInput, OpenedDocumentView, OutboxRow, PaperSize, PeopleIndex, PersonDocumentsView, ReceiptView, RegisterRow, RegisterSheet, ResolveChoice, RestPresent, RosterChangeKind, SchoolNode, SectionOption, StudentPage, SupportStatus, SupportView, SystemId, UpdateStatus, YearGroupOption } from "./ipc";
 
 /** Every command the shell registers, by the name `invoke` sends. */
 export const COMMAND_NAMES = [
@@ -32,6 +32,37 @@ export const COMMAND_NAMES = [
   "data_location",
   "wipe_cache",
   "choose_demo",
+  "support_status",
+  "support_unlock",
+  "support_lock",
+  "support_touch",
+  "support_year_groups",
+  "support_student",
+  "support_year_group",
+  "support_export",
+  "access_log",
+  "export_access_log",
+  "emergency_roll",
+  "register_sections",
+  "register_sheet",
+  "take_mark",
+  "mark_rest_present",
+  "enrollment_overview",
+  "refresh_delivery_targets",
+  "enrollment_checklist",
+  "enrollment_document_owners",
+  "enrollment_documents",
+  "open_enrollment_document",
+  "save_enrollment_document",
+  "enrollment_records",
+  "queue_roster_import",
+  "queue_enrollment_submission",
+  "queue_batch_fetch",
+  "enrollment_batches",
+  "list_classes",
+  "class_page",
+  "class_change",
+  "set_grade",
 ] as const;
 
 export type CommandName = (typeof COMMAND_NAMES)[number];
@@ -70,6 +101,37 @@ export function makeCommands(invoke: Invoke) {
     dataLocation: (): Promise<DataLocation> => invoke("data_location"),
     wipeCache: (confirm: string): Promise<void> => invoke("wipe_cache", { confirm }),
     chooseDemo: (): Promise<AppStatus> => invoke("choose_demo"),
+    supportStatus: (): Promise<SupportStatus> => invoke("support_status"),
+    supportUnlock: (): Promise<SupportStatus> => invoke("support_unlock"),
+    supportLock: (): Promise<SupportStatus> => invoke("support_lock"),
+    supportTouch: (): Promise<SupportStatus> => invoke("support_touch"),
+    supportYearGroups: (): Promise<Array<YearGroupOption>> => invoke("support_year_groups"),
+    supportStudent: (person: string): Promise<SupportView> => invoke("support_student", { person }),
+    supportYearGroup: (group: string): Promise<SupportView> => invoke("support_year_group", { group }),
+    supportExport: (student: string | null, yearGroup: string | null, format: DocumentFormat, paper: PaperSize): Promise<ExportedDocument> => invoke("support_export", { student, yearGroup, format, paper }),
+    accessLog: (limit: number): Promise<AccessLogView> => invoke("access_log", { limit }),
+    exportAccessLog: (): Promise<ExportedDocument> => invoke("export_access_log"),
+    emergencyRoll: (section: string | null): Promise<EmergencyRoll> => invoke("emergency_roll", { section }),
+    registerSections: (): Promise<Array<SectionOption>> => invoke("register_sections"),
+    registerSheet: (section: string, date: string | null, session: string | null): Promise<RegisterSheet> => invoke("register_sheet", { section, date, session }),
+    takeMark: (mark: MarkInput): Promise<RegisterRow> => invoke("take_mark", { mark }),
+    markRestPresent: (section: string, date: string, session: string | null): Promise<RestPresent> => invoke("mark_rest_present", { section, date, session }),
+    enrollmentOverview: (): Promise<EnrollmentOverview> => invoke("enrollment_overview"),
+    refreshDeliveryTargets: (): Promise<Array<DeliveryTargetView>> => invoke("refresh_delivery_targets"),
+    enrollmentChecklist: (checklist: string): Promise<ChecklistGridView> => invoke("enrollment_checklist", { checklist }),
+    enrollmentDocumentOwners: (): Promise<Array<DocumentOwnerView>> => invoke("enrollment_document_owners"),
+    enrollmentDocuments: (person: string): Promise<PersonDocumentsView> => invoke("enrollment_documents", { person }),
+    openEnrollmentDocument: (document: string): Promise<OpenedDocumentView> => invoke("open_enrollment_document", { document }),
+    saveEnrollmentDocument: (document: string): Promise<ExportedDocument> => invoke("save_enrollment_document", { document }),
+    enrollmentRecords: (): Promise<Array<EnrollmentRecordView>> => invoke("enrollment_records"),
+    queueRosterImport: (action: string, schema: string, fields: Array<FieldValue>): Promise<OutboxRow> => invoke("queue_roster_import", { action, schema, fields }),
+    queueEnrollmentSubmission: (action: string, fields: Array<FieldValue>): Promise<OutboxRow> => invoke("queue_enrollment_submission", { action, fields }),
+    queueBatchFetch: (target: string): Promise<OutboxRow> => invoke("queue_batch_fetch", { target }),
+    enrollmentBatches: (): Promise<Array<BatchView>> => invoke("enrollment_batches"),
+    listClasses: (): Promise<Array<ClassOption>> => invoke("list_classes"),
+    classPage: (classId: string): Promise<ClassPageView> => invoke("class_page", { classId }),
+    classChange: (classId: string, action: RosterChangeKind, students: Array<string>): Promise<OutboxRow> => invoke("class_change", { classId, action, students }),
+    setGrade: (classId: string, assignment: string, student: string, grade: string): Promise<OutboxRow> => invoke("set_grade", { classId, assignment, student, grade }),
   } as const;
 }
 

@@ -727,6 +727,623 @@ keychain_entry: string,
  */
 demo: boolean, };
 
+/**
+ * Whether learning support can be shown, and whether this session has unlocked it.
+ */
+export type SupportStatus = { 
+/**
+ * Some connection has learning support switched on.
+ */
+enabled: boolean, 
+/**
+ * The systems it is on for (only their children can be searched).
+ */
+systems: Array<SystemId>, 
+/**
+ * The same, by name.
+ */
+system_names: Array<string>, unlocked: boolean, 
+/**
+ * When it locks itself unless used before then (RFC 3339), while unlocked.
+ */
+until: string | null, 
+/**
+ * Minutes without use after which it locks itself.
+ */
+idle_minutes: number, 
+/**
+ * The computer's user every view is logged as.
+ */
+by_whom: string | null, };
+
+/**
+ * One review meeting.
+ */
+export type SupportReviewView = { id: string, review_type: string | null, 
+/**
+ * `YYYY-MM-DD`.
+ */
+date: string | null, 
+/**
+ * Scheduled, Completed, Cancelled, as the system says.
+ */
+status: string | null, 
+/**
+ * Agreed actions.
+ */
+outcome: string | null, 
+/**
+ * `YYYY-MM-DD`.
+ */
+next_review: string | null, };
+
+/**
+ * One learning-support record with its reviews.
+ */
+export type SupportRecordView = { 
+/**
+ * `system:id`.
+ */
+id: string, support_type: string | null, severity: string | null, status: string | null, 
+/**
+ * Whether the record is closed (inactive): it needs no review.
+ */
+closed: boolean, 
+/**
+ * `YYYY-MM-DD`: since when.
+ */
+since: string | null, ehcp: boolean | null, notes: string | null, 
+/**
+ * `YYYY-MM-DD`: the scheduled review, else the date the last review set.
+ */
+next_review: string | null, 
+/**
+ * The next review date has passed and the record is open.
+ */
+overdue: boolean, 
+/**
+ * Reviews of this record, newest first (the student's reviews when the system does not
+ * tie them to one record).
+ */
+reviews: Array<SupportReviewView>, };
+
+/**
+ * One child with their records.
+ */
+export type SupportStudentView = { 
+/**
+ * The person id (`ext:…` or `system:id`).
+ */
+person: string, 
+/**
+ * `system:id` of the record the learning support belongs to.
+ */
+student: string, name: string, year_group: string | null, records: Array<SupportRecordView>, 
+/**
+ * Some open record's review is overdue.
+ */
+overdue: boolean, };
+
+/**
+ * What one learning-support read shows (it is in the access log by the time it arrives).
+ */
+export type SupportView = { 
+/**
+ * The student's name or the year group.
+ */
+title: string, 
+/**
+ * Children with records (for a student: that child, with or without records).
+ */
+students: Array<SupportStudentView>, 
+/**
+ * Records across them.
+ */
+records: number, overdue: number, 
+/**
+ * Today as the overdue flags see it, `YYYY-MM-DD`.
+ */
+today: string, 
+/**
+ * When the newest of it was fetched (RFC 3339).
+ */
+as_of: string | null, 
+/**
+ * The access log entry that records this view.
+ */
+access_id: number, };
+
+/**
+ * A year group to pick, with how many children are in it.
+ */
+export type YearGroupOption = { name: string, students: number, 
+/**
+ * How many of them have a learning-support record.
+ */
+with_records: number, };
+
+/**
+ * A student named in the access log: the id as logged, with the name the cache knows.
+ */
+export type LoggedStudent = { id: string, name: string | null, };
+
+/**
+ * One access: who, when, viewed or exported what, which students, where to.
+ */
+export type AccessEntryView = { id: number, 
+/**
+ * RFC 3339.
+ */
+at: string, 
+/**
+ * `view` or `export`.
+ */
+action: string, 
+/**
+ * `learning_support`, `roster`, `access_log`, …
+ */
+what: string, detail: string, students: Array<LoggedStudent>, destination: string | null, by_whom: string | null, };
+
+/**
+ * The access log, newest first.
+ */
+export type AccessLogView = { entries: Array<AccessEntryView>, 
+/**
+ * Older entries exist beyond the limit.
+ */
+more: boolean, };
+
+/**
+ * Where a child on the roll stands today.
+ */
+export type RollState = "present" | "late" | "not_marked" | "no_register";
+
+/**
+ * One contact of a child on the roll (each once across the child's systems).
+ */
+export type RollContactView = { name: string, relationship: string | null, phone: string | null, 
+/**
+ * `false` when any system says they may NOT collect the child; null when none says.
+ */
+may_collect: boolean | null, };
+
+/**
+ * One child who may be on site today.
+ */
+export type RollPerson = { 
+/**
+ * The person id (`PersonRow.id`): `ext:<district id>` or `system:id`.
+ */
+id: string, name: string, given_name: string, family_name: string, 
+/**
+ * The homeroom or tutor group, as the printed list names it.
+ */
+group: string, 
+/**
+ * `system:id` of that group (what a document request takes), or empty for none.
+ */
+group_id: string, state: RollState, 
+/**
+ * The state in words ("present", "not marked", …).
+ */
+state_label: string, contacts: Array<RollContactView>, 
+/**
+ * Medical alerts, one line each; empty unless the school turned them on.
+ */
+medical: Array<string>, 
+/**
+ * `system:id` of each of the child's records.
+ */
+records: Array<string>, };
+
+/**
+ * Everyone who may be on site today, from the cache.
+ */
+export type EmergencyRoll = { 
+/**
+ * The school day, `YYYY-MM-DD`, in the school's time zone.
+ */
+date: string, school: string, 
+/**
+ * RFC 3339, UTC: the newest copy of the data used; null when nothing was read.
+ */
+data_as_of: string | null, 
+/**
+ * The section asked for (`system:id`), or null for everyone.
+ */
+section: string | null, 
+/**
+ * By group, then family and given name.
+ */
+people: Array<RollPerson>, 
+/**
+ * Children left out because they are marked absent or excused today.
+ */
+absent: number, 
+/**
+ * Groups whose register is not taken yet (their children are all listed).
+ */
+groups_without_register: number, 
+/**
+ * A connection has medical alerts turned on (so their absence means none recorded).
+ */
+medical_alerts_on: boolean, 
+/**
+ * The printed list's line: how many are listed, on what basis, how many left out.
+ */
+summary: string, };
+
+/**
+ * A mark's meaning, as the register keys name it.
+ */
+export type MarkStatus = "present" | "absent" | "late" | "excused";
+
+/**
+ * Where one pupil's mark stands (see `schooldesk_sync::register::LineState`).
+ */
+export type RegisterState = "unmarked" | "pending" | "sent" | "synced" | "conflict" | "failed" | "held" | "discarded" | "local";
+
+/**
+ * A school code the register can record.
+ */
+export type RegisterCodeView = { code: string, description: string, status: MarkStatus | null, };
+
+/**
+ * The code each quick key records at this school (null: the status alone).
+ */
+export type QuickCodesView = { present: string | null, absent: string | null, late: string | null, excused: string | null, };
+
+/**
+ * One pupil's mark.
+ */
+export type RegisterMarkView = { status: MarkStatus, code: string | null, minutes_late: number | null, note: string | null, 
+/**
+ * Another period's mark of the day, shown because this register has none of its own.
+ */
+period: string | null, marked_here: boolean, 
+/**
+ * RFC 3339, UTC: when it was taken here, or when the system last changed it.
+ */
+marked_at: string | null, 
+/**
+ * This computer's user for a mark taken here; the system's word for a synced one.
+ */
+marked_by: string | null, 
+/**
+ * The outbox entry of the latest write of this mark (its receipt: `#/outbox/<id>`).
+ */
+outbox_id: number | null, last_error: string | null, };
+
+/**
+ * One pupil on the register, in roster order.
+ */
+export type RegisterRow = { 
+/**
+ * `system:id`, what `take_mark` takes back.
+ */
+student: string, name: string, external_id: string | null, state: RegisterState, mark: RegisterMarkView | null, };
+
+/**
+ * One register: a section's pupils with the day's marks.
+ */
+export type RegisterSheet = { section: SectionOption, 
+/**
+ * YYYY-MM-DD.
+ */
+date: string, 
+/**
+ * The school's today, YYYY-MM-DD.
+ */
+today: string, 
+/**
+ * `am` / `pm` for a HUBmis session register.
+ */
+session: string | null, sessions: Array<string>, 
+/**
+ * False: the system takes no attendance writes; marks are kept on this computer only.
+ */
+takes_writes: boolean, 
+/**
+ * False for a day still to come.
+ */
+can_mark: boolean, codes: Array<RegisterCodeView>, quick: QuickCodesView, rows: Array<RegisterRow>, };
+
+/**
+ * What "Mark the rest present" did.
+ */
+export type RestPresent = { marked: number, sheet: RegisterSheet, };
+
+/**
+ * A mark the clerk takes.
+ */
+export type MarkInput = { section: string, 
+/**
+ * YYYY-MM-DD.
+ */
+date: string, session: string | null, 
+/**
+ * A `RegisterRow.student`.
+ */
+student: string, status: MarkStatus, code: string | null, minutes_late: number | null, note: string | null, };
+
+/**
+ * A checklist in the picker, with how far its students are.
+ */
+export type ChecklistSummaryView = { id: string, name: string, items: number, students: number, 
+/**
+ * Students with at least one required item not completed.
+ */
+incomplete: number, };
+
+/**
+ * An import schema of a published action: the fields a roster record may carry.
+ */
+export type ImportSchemaView = { action_id: string, schema_id: string, title: string, fields: Array<string>, 
+/**
+ * The field PowerSchool matches records on (required), when the schema has one.
+ */
+key_field: string | null, };
+
+/**
+ * A published action, with its import schemas and the fields a form may carry.
+ */
+export type PublishedActionView = { id: string, schemas: Array<ImportSchemaView>, 
+/**
+ * Every field of its schemas, for a submission form (empty: not checked).
+ */
+form_fields: Array<string>, roster_records: number, submission_records: number, };
+
+/**
+ * A delivery target a batch can be fetched for.
+ */
+export type DeliveryTargetView = { id: string, title: string, };
+
+/**
+ * What the Enrollment screen opens with (`enrollment_overview`).
+ */
+export type EnrollmentOverview = { 
+/**
+ * PowerSchool is connected on this computer.
+ */
+connected: boolean, checklists: Array<ChecklistSummaryView>, actions: Array<PublishedActionView>, targets: Array<DeliveryTargetView>, documents: number, };
+
+/**
+ * An item (a column) of a checklist.
+ */
+export type GridItemView = { id: string, name: string, required: boolean, };
+
+/**
+ * One item for one student.
+ */
+export type GridCellView = { item_id: string, completed: boolean, 
+/**
+ * PowerSchool lists this item for the student at all.
+ */
+listed: boolean, 
+/**
+ * YYYY-MM-DD.
+ */
+completed_on: string | null, };
+
+/**
+ * One student's line of a checklist.
+ */
+export type GridRowView = { record_id: string, external_id: string | null, 
+/**
+ * The person id (`PersonRow.id`) when the cache knows the child.
+ */
+person: string | null, name: string, cells: Array<GridCellView>, };
+
+/**
+ * A checklist as students × items (`enrollment_checklist`).
+ */
+export type ChecklistGridView = { id: string, name: string, items: Array<GridItemView>, rows: Array<GridRowView>, };
+
+/**
+ * A child with enrollment documents (`enrollment_document_owners`).
+ */
+export type DocumentOwnerView = { 
+/**
+ * The person id (`PersonRow.id`): `ext:<external id>`.
+ */
+person: string, name: string, documents: number, };
+
+/**
+ * One child's enrollment documents (`enrollment_documents`).
+ */
+export type PersonDocumentsView = { person: string, name: string, documents: Array<DocumentView>, };
+
+/**
+ * One page of a PDF, drawn as a PNG.
+ */
+export type PageImage = { 
+/**
+ * `data:image/png;base64,…`.
+ */
+data_url: string, width: number, height: number, };
+
+/**
+ * A document's file, ready to show (`open_enrollment_document`). Nothing is written to disk.
+ */
+export type OpenedDocumentView = { 
+/**
+ * `powerschool:<id>`.
+ */
+id: string, name: string, 
+/**
+ * `pdf`, `jpeg`, `png` or `other`.
+ */
+kind: string, bytes: number, 
+/**
+ * A photo or scan: `data:image/…;base64,…`.
+ */
+image: string | null, 
+/**
+ * A PDF: its pages drawn as images (at most `MAX_PAGES`).
+ */
+pages: Array<PageImage>, 
+/**
+ * How many pages the PDF has.
+ */
+page_count: number, 
+/**
+ * What cannot be shown, and what to do instead.
+ */
+note: string | null, 
+/**
+ * Fetched from PowerSchool just now (it is now kept in the cache for offline use).
+ */
+downloaded_now: boolean, };
+
+/**
+ * A roster or submission record (`enrollment_records`).
+ */
+export type EnrollmentRecordView = { id: string, 
+/**
+ * `roster` or `submission`.
+ */
+kind: string, action_id: string | null, external_id: string | null, name: string, date_of_birth: string | null, grade: string | null, status: string | null, person: string | null, };
+
+/**
+ * One record a delivery batch brought.
+ */
+export type BatchRecordView = { id: string, submitted: string | null, name: string, external_id: string | null, grade: string | null, };
+
+/**
+ * A delivery batch as fetched (`enrollment_batches`).
+ */
+export type BatchView = { target_id: string, batch_id: string, created_at: string, 
+/**
+ * RFC 3339, UTC.
+ */
+fetched_at: string, outbox_id: number | null, records: Array<BatchRecordView>, reset_at: string | null, };
+
+/**
+ * One filled-in box of an import or submission form (`queue_roster_import`,
+ * `queue_enrollment_submission`).
+ */
+export type FieldValue = { name: string, value: string, };
+
+/**
+ * A Matrix class in the class picker (`list_classes`).
+ */
+export type ClassOption = { 
+/**
+ * `matrix:<class id>`: what `class_page`, `class_change` and `set_grade` take.
+ */
+id: string, name: string, 
+/**
+ * Course and section code, when Matrix gives them.
+ */
+code: string | null, school: string | null, 
+/**
+ * The teacher, when the cache holds them (null until Matrix's teachers are synced).
+ */
+teacher: string | null, 
+/**
+ * Students on the roster as last synced.
+ */
+students: number, archived: boolean, };
+
+/**
+ * Enrol (`add`) or unenrol (`remove`) students.
+ */
+export type RosterChangeKind = "add" | "remove";
+
+/**
+ * A queued write beside a roster row or a grade: its outbox entry and where it stands.
+ */
+export type QueuedWriteView = { 
+/**
+ * The outbox entry (`#/outbox/<id>` shows its receipt; a conflict is settled there).
+ */
+outbox_id: number, 
+/**
+ * `pending`/`sending`/`held`: not sent yet; `done`: sent; `conflict`, `failed`: waiting
+ * for a person in the Outbox.
+ */
+state: OutboxStateId, last_error: string | null, 
+/**
+ * RFC 3339, UTC.
+ */
+updated_at: string, };
+
+/**
+ * An assignment of the class (a column of the grade grid).
+ */
+export type AssignmentView = { 
+/**
+ * Matrix's assignment id: what `set_grade` takes.
+ */
+id: string, 
+/**
+ * "Assignment 2000001", until Matrix's assignment names are synced.
+ */
+label: string, 
+/**
+ * The most points it is marked out of, when Matrix says.
+ */
+points: number | null, 
+/**
+ * Students with a grade for it.
+ */
+graded: number, };
+
+/**
+ * One student's grade for one assignment.
+ */
+export type GradeCellView = { assignment: string, 
+/**
+ * Matrix's grade as last synced.
+ */
+grade: string | null, 
+/**
+ * The points score as last synced.
+ */
+score: string | null, 
+/**
+ * The newest grade queued for this cell, while it is shown (see `change`).
+ */
+queued: string | null, change: QueuedWriteView | null, };
+
+/**
+ * One child on the class roster, or being added to it.
+ */
+export type ClassMemberView = { 
+/**
+ * The person id (`#/student/<person>`); also what `class_change` and `set_grade` take.
+ */
+person: string, 
+/**
+ * Matrix's user id.
+ */
+user_id: string, name: string, grade_level: string | null, 
+/**
+ * On the roster as last synced.
+ */
+on_roster: boolean, 
+/**
+ * The roster change queued for this child, while it is shown.
+ */
+roster_change: RosterChangeKind | null, roster_write: QueuedWriteView | null, 
+/**
+ * One per assignment of the page, in its order.
+ */
+grades: Array<GradeCellView>, };
+
+/**
+ * One Matrix class (`class_page`).
+ */
+export type ClassPageView = { class: ClassOption, assignments: Array<AssignmentView>, 
+/**
+ * By family then given name.
+ */
+members: Array<ClassMemberView>, 
+/**
+ * When the roster was last read from Matrix (RFC 3339, UTC).
+ */
+roster_as_of: string | null, };
+
 /** The events the shell emits (src-tauri/src/ipc.rs `events`). */
 export const EVENTS = { deskChanged: "desk-changed", deskActivity: "desk-activity", appStatus: "app-status", updateStatus: "update-status" } as const;
 
@@ -736,6 +1353,6 @@ export const WIPE_PHRASE = "delete everything";
 /** The shell's own error codes (src-tauri/src/ipc.rs `ERROR_CODES`): the codes the UI may
  * branch on. The core's codes (`cache.…`, `connector.…`, `desk.…`) come through as other
  * strings in `ErrorPayload.code`. */
-export const ERROR_CODES = ["shell.starting","shell.task","shell.no_system","shell.writes_waiting","shell.not_connected","shell.wipe_unconfirmed","shell.first_run","shell.no_demo","shell.connected","update.refused","update.no_build","update.bad_answer","update.unreachable","update.install_failed","update.endpoint","update.endpoint_managed","update.settings","update.none_staged","update.failed","export.open_failed"] as const;
+export const ERROR_CODES = ["shell.starting","shell.task","shell.no_system","shell.writes_waiting","shell.not_connected","shell.wipe_unconfirmed","shell.first_run","shell.no_demo","shell.connected","update.refused","update.no_build","update.bad_answer","update.unreachable","update.install_failed","update.endpoint","update.endpoint_managed","update.settings","update.none_staged","update.failed","export.open_failed","shell.support_locked","shell.support_disabled","shell.support_not_found","shell.support_invalid"] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

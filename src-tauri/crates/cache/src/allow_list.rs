@@ -428,11 +428,18 @@ mod hubmis {
         keep("student_id"),
         keep("ehcp"),
         keep("ehcp_date"),
+        // Learning support screen: since when, and whether the record is closed.
+        keep("learning_support_date"),
+        keep("inactive_date"),
     ];
     pub const LEARNING_SUPPORT_REVIEW: &[Field] = &[
         keep("id"),
         nested("review_type", NAMED),
         keep("review_date_time"),
+        // Learning support screen: when the next review is due, and whether this one is
+        // still scheduled, so an overdue review can be flagged.
+        keep("next_review"),
+        nested("review_status", NAMED),
         keep("agreed_actions"),
         keep("description"),
         keep("learning_support_record_id"),

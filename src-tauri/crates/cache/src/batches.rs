@@ -172,6 +172,35 @@ impl Cache {
         self.with_transaction(|tx| tx.replace_import_schemas(action_id, schemas, now))
     }
 
+    /// Every import schema from the last sync, by published action then schema id.
+    pub fn import_schemas(&self) -> Result<Vec<ImportSchema>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT action_id, schema_id, title, fields_json FROM import_schemas \
+                 ORDER BY action_id, schema_id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (action_id, schema_id, title, fields) = row?;
+                out.push(ImportSchema {
+                    action_id,
+                    schema_id,
+                    title,
+                    fields: serde_json::from_str(&fields)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
     pub fn import_schema(&self, action_id: &str, schema_id: &str) -> Result<Option<ImportSchema>> {
         self.read(|c| {
             let row = c

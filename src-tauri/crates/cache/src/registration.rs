@@ -308,6 +308,22 @@ impl Cache {
         })
     }
 
+    /// Every entry of one checklist (all records), by record then item.
+    pub fn entries_of_checklist(
+        &self,
+        system: System,
+        checklist_source_id: &str,
+    ) -> Result<Vec<ChecklistEntry>> {
+        self.read(|c| {
+            rows::select(
+                c,
+                "WHERE t.system = ?1 AND t.checklist_source_id = ?2 \
+                 ORDER BY t.record_source_id, t.item_source_id",
+                (system.as_str(), checklist_source_id),
+            )
+        })
+    }
+
     /// Required checklist items not yet completed, for one record or (with `None`) every
     /// record, by record, checklist and item order. A record counts as held to a checklist
     /// once the system lists any entry of that checklist for it.

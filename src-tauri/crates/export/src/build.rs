@@ -489,7 +489,109 @@ pub fn register(
 
 // ---- emergency list ----------------------------------------------------------------------
 
-/// One child on the emergency list, with every system's record of them.
+/// Where a child on the emergency roll stands today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RollStatus {
+    /// Marked present today (in any system).
+    Present,
+    /// Marked late today, and present nowhere.
+    Late,
+    /// Unmarked in a group whose register is taken: may be in school, so listed.
+    NotMarked,
+    /// The group's register is not taken yet: everyone on roll is listed.
+    NoRegister,
+}
+
+impl RollStatus {
+    /// The words the emergency list prints.
+    pub fn label(self) -> &'static str {
+        match self {
+            RollStatus::Present => "present",
+            RollStatus::Late => "late",
+            RollStatus::NotMarked => "not marked",
+            RollStatus::NoRegister => "on roll (no register yet)",
+        }
+    }
+}
+
+/// One of a child's contacts, each once across the child's records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollContact {
+    pub name: String,
+    pub relationship: Option<String>,
+    pub phone: Option<String>,
+    /// `Some(false)` when any system says they may NOT collect the child.
+    pub may_collect: Option<bool>,
+}
+
+/// One child who may be on site today, with every system's record of them (the first
+/// decides their group and name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollChild {
+    pub records: Vec<Student>,
+    pub status: RollStatus,
+    pub contacts: Vec<RollContact>,
+}
+
+impl RollChild {
+    pub fn first(&self) -> &Student {
+        &self.records[0]
+    }
+}
+
+/// A homeroom or tutor group (or the section asked for) and its children on the roll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollGroup {
+    /// As printed: the school is added when two groups share a name.
+    pub name: String,
+    /// `system:id` of the section, or empty for children with no homeroom.
+    pub id: String,
+    pub children: Vec<RollChild>,
+}
+
+/// Everyone who may be on site today, read from the cache alone (see [`emergency_roll`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmergencyRoll {
+    pub school: String,
+    pub today: NaiveDate,
+    /// Groups with at least one child listed, by name.
+    pub groups: Vec<RollGroup>,
+    /// Children left out because they are marked absent or excused today.
+    pub absent: usize,
+    /// Groups (listed or not) whose register is not taken today.
+    pub unregistered_groups: usize,
+    /// The newest `fetched_at` of the rows used.
+    pub data_as_of: Option<DateTime<Utc>>,
+}
+
+impl EmergencyRoll {
+    /// How many children are listed.
+    pub fn listed(&self) -> usize {
+        self.groups.iter().map(|g| g.children.len()).sum()
+    }
+
+    /// The line under the title: how many are listed, on what basis, how many left out.
+    pub fn summary(&self) -> String {
+        let basis = if self.unregistered_groups == 0 {
+            "marked present or late today".to_string()
+        } else {
+            format!(
+                "marked present or late today; {} with no register yet list everyone on roll",
+                plural(self.unregistered_groups, "group", "groups")
+            )
+        };
+        let mut summary = format!("{} — {basis}", plural(self.listed(), "student", "students"));
+        if self.absent > 0 {
+            summary.push_str(&format!(
+                " · {} marked absent or excused not listed",
+                plural(self.absent, "student", "students")
+            ));
+        }
+        summary
+    }
+}
+
+/// A child while the roll is gathered.
 struct Child {
     records: Vec<Student>,
 }
@@ -513,19 +615,94 @@ fn group_rank(system: System) -> u8 {
 
 /// The emergency list for `today`: everyone in school with their contacts' phones and
 /// whether each contact may collect them. One table per homeroom or tutor group (or only
-/// `section`'s students, when given).
-///
-/// "In school" is a child marked present or late today; in a group whose register is not
-/// taken yet, everyone on roll is listed (their status says so), and a child left unmarked
-/// in a taken register is listed as "not marked" — an emergency list must not miss anyone.
-/// Children marked absent or excused are left out (the subtitle says how many). A child
-/// known to several systems (same district id) is listed once, with every system's contacts.
+/// `section`'s students, when given). Who is listed is [`emergency_roll`]'s.
 pub fn emergency(
     desk: &Desk,
     section: Option<&str>,
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Document> {
+    let roll = emergency_roll(desk, section, today)?;
+    let columns = vec![
+        col("Student", ColumnKind::Text),
+        col("Student ID", ColumnKind::Text),
+        col("Status", ColumnKind::Text),
+        col("Contact", ColumnKind::Text),
+        col("Relationship", ColumnKind::Text),
+        col("Phone", ColumnKind::Text),
+        col("May collect", ColumnKind::Text),
+    ];
+    let mut doc = document(
+        DocumentKind::Emergency,
+        format!("Emergency list — {}", today.format("%A %-d %B %Y")),
+        roll.school.clone(),
+        now,
+    );
+    doc.subtitle = Some(roll.summary());
+    doc.data_as_of = roll.data_as_of;
+    for group in roll.groups {
+        let mut rows = Vec::new();
+        for child in group.children {
+            let first = child.first();
+            doc.students.extend(
+                child
+                    .records
+                    .iter()
+                    .map(|s| qualified_id(s.source.system, &s.source.source_id)),
+            );
+            let who = vec![
+                text(first.display_name()),
+                text(&first.source.source_id),
+                text(child.status.label()),
+            ];
+            if child.contacts.is_empty() {
+                let mut row = who.clone();
+                row.extend([
+                    text("(none recorded)"),
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                ]);
+                rows.push(row);
+            }
+            for c in child.contacts {
+                let mut row = who.clone();
+                row.extend([
+                    text(c.name),
+                    opt_text(&c.relationship),
+                    opt_text(&c.phone),
+                    text(match c.may_collect {
+                        Some(true) => "yes",
+                        Some(false) => "NO — may not collect",
+                        None => "not recorded",
+                    }),
+                ]);
+                rows.push(row);
+            }
+        }
+        doc.tables.push(Table {
+            name: group.name,
+            columns: columns.clone(),
+            rows,
+            totals: Vec::new(),
+        });
+    }
+    Ok(doc)
+}
+
+/// Everyone who may be on site on `today`, from the cache alone: the data of the emergency
+/// list, for the app's emergency roll and for [`emergency`].
+///
+/// "In school" is a child marked present or late today; in a group whose register is not
+/// taken yet, everyone on roll is listed (their status says so), and a child left unmarked
+/// in a taken register is listed as "not marked" — an emergency list must not miss anyone.
+/// Children marked absent or excused are left out (and counted). A child known to several
+/// systems (same district id) is listed once, with every system's contacts.
+pub fn emergency_roll(
+    desk: &Desk,
+    section: Option<&str>,
+    today: NaiveDate,
+) -> Result<EmergencyRoll> {
     let cache = desk.cache();
     let mut fresh = Freshness::default();
     let (students, only, school) = match section {
@@ -613,28 +790,12 @@ pub fn emergency(
         groups.entry(key).or_default().push(i);
     }
 
-    let columns = vec![
-        col("Student", ColumnKind::Text),
-        col("Student ID", ColumnKind::Text),
-        col("Status", ColumnKind::Text),
-        col("Contact", ColumnKind::Text),
-        col("Relationship", ColumnKind::Text),
-        col("Phone", ColumnKind::Text),
-        col("May collect", ColumnKind::Text),
-    ];
-    let mut doc = document(
-        DocumentKind::Emergency,
-        format!("Emergency list — {}", today.format("%A %-d %B %Y")),
-        school,
-        now,
-    );
-    let (mut listed, mut absent, mut unregistered_groups) = (0usize, 0usize, 0usize);
     // Two schools may both have a "Homeroom 10A": name the school where it helps.
     let mut name_count: HashMap<&str, usize> = HashMap::new();
     for (name, _) in groups.keys() {
         *name_count.entry(name.as_str()).or_default() += 1;
     }
-    let mut tables_in_order = Vec::with_capacity(groups.len());
+    let mut groups_in_order = Vec::with_capacity(groups.len());
     for ((name, id), members) in &groups {
         let shown = if name_count[name.as_str()] > 1 {
             let (system, bare) = parse_id(id);
@@ -653,21 +814,34 @@ pub fn emergency(
         } else {
             name.clone()
         };
-        tables_in_order.push((shown, members.clone()));
+        groups_in_order.push((shown, id.clone(), members.clone()));
     }
-    for (name, members) in tables_in_order {
+
+    let mut slots: Vec<Option<Child>> = children.into_iter().map(Some).collect();
+    let mut roll = EmergencyRoll {
+        school,
+        today,
+        groups: Vec::new(),
+        absent: 0,
+        unregistered_groups: 0,
+        data_as_of: None,
+    };
+    for (name, id, members) in groups_in_order {
         let register_taken = members.iter().any(|&i| {
-            children[i]
-                .records
-                .iter()
-                .any(|s| marks.contains_key(&(s.source.system, s.source.source_id.clone())))
+            slots[i].as_ref().is_some_and(|c| {
+                c.records
+                    .iter()
+                    .any(|s| marks.contains_key(&(s.source.system, s.source.source_id.clone())))
+            })
         });
         if !register_taken {
-            unregistered_groups += 1;
+            roll.unregistered_groups += 1;
         }
-        let mut rows = Vec::new();
+        let mut listed = Vec::new();
         for &i in &members {
-            let child = &children[i];
+            let Some(child) = slots[i].take() else {
+                continue;
+            };
             let today_marks: Vec<&AttendanceMark> = child
                 .records
                 .iter()
@@ -680,107 +854,51 @@ pub fn emergency(
                 .collect();
             let status = if today_marks.is_empty() {
                 if register_taken {
-                    "not marked"
+                    RollStatus::NotMarked
                 } else {
-                    "on roll (no register yet)"
+                    RollStatus::NoRegister
                 }
             } else if today_marks
                 .iter()
                 .any(|m| m.status == AttendanceStatus::Present)
             {
-                "present"
+                RollStatus::Present
             } else if today_marks
                 .iter()
                 .any(|m| m.status == AttendanceStatus::Tardy)
             {
-                "late"
+                RollStatus::Late
             } else {
-                absent += 1;
+                roll.absent += 1;
                 continue;
             };
             for m in &today_marks {
                 fresh.see(m.source.fetched_at);
             }
-            listed += 1;
-            let first = child.first();
-            fresh.see(first.source.fetched_at);
-            doc.students.extend(
-                child
-                    .records
-                    .iter()
-                    .map(|s| qualified_id(s.source.system, &s.source.source_id)),
-            );
-            let contacts = contacts_of(cache, child, &mut fresh)?;
-            let who = vec![
-                text(first.display_name()),
-                text(&first.source.source_id),
-                text(status),
-            ];
-            if contacts.is_empty() {
-                let mut row = who.clone();
-                row.extend([
-                    text("(none recorded)"),
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                ]);
-                rows.push(row);
-            }
-            for c in contacts {
-                let mut row = who.clone();
-                row.extend([
-                    text(c.name),
-                    opt_text(&c.relationship),
-                    opt_text(&c.phone),
-                    text(match c.may_collect {
-                        Some(true) => "yes",
-                        Some(false) => "NO — may not collect",
-                        None => "not recorded",
-                    }),
-                ]);
-                rows.push(row);
-            }
+            fresh.see(child.first().source.fetched_at);
+            let contacts = contacts_of(cache, &child, &mut fresh)?;
+            listed.push(RollChild {
+                records: child.records,
+                status,
+                contacts,
+            });
         }
-        if !rows.is_empty() {
-            doc.tables.push(Table {
+        if !listed.is_empty() {
+            roll.groups.push(RollGroup {
                 name,
-                columns: columns.clone(),
-                rows,
-                totals: Vec::new(),
+                id,
+                children: listed,
             });
         }
     }
-    let basis = if unregistered_groups == 0 {
-        "marked present or late today".to_string()
-    } else {
-        format!(
-            "marked present or late today; {} with no register yet list everyone on roll",
-            plural(unregistered_groups, "group", "groups")
-        )
-    };
-    let mut subtitle = format!("{} — {basis}", plural(listed, "student", "students"));
-    if absent > 0 {
-        subtitle.push_str(&format!(
-            " · {} marked absent or excused not listed",
-            plural(absent, "student", "students")
-        ));
-    }
-    doc.subtitle = Some(subtitle);
-    doc.data_as_of = fresh.0;
-    Ok(doc)
-}
-
-struct Contact {
-    name: String,
-    relationship: Option<String>,
-    phone: Option<String>,
-    may_collect: Option<bool>,
+    roll.data_as_of = fresh.0;
+    Ok(roll)
 }
 
 /// A child's contacts across their records, each once (same name and phone). A contact one
 /// system says may NOT collect stays "may not", whatever another says.
-fn contacts_of(cache: &Cache, child: &Child, fresh: &mut Freshness) -> Result<Vec<Contact>> {
-    let mut out: Vec<Contact> = Vec::new();
+fn contacts_of(cache: &Cache, child: &Child, fresh: &mut Freshness) -> Result<Vec<RollContact>> {
+    let mut out: Vec<RollContact> = Vec::new();
     for s in &child.records {
         for (g, link) in cache.guardians_of(s.source.system, &s.source.source_id)? {
             fresh.see(g.source.fetched_at);
@@ -799,7 +917,7 @@ fn contacts_of(cache: &Cache, child: &Child, fresh: &mut Freshness) -> Result<Ve
                         _ => None,
                     };
                 }
-                None => out.push(Contact {
+                None => out.push(RollContact {
                     name,
                     relationship: link.relationship.clone(),
                     phone: g.phone.clone(),
