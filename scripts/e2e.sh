@@ -69,8 +69,8 @@ for spec in "${specs[@]}"; do
   if [ -n "${E2E_ONLY:-}" ] && [ "$E2E_ONLY" != "$spec" ]; then continue; fi
   file="tests/e2e/$spec.e2e.mjs"
   if [ ! -f "$file" ]; then
-    echo "==> $file: not written yet, skipped"
-    continue
+    echo "FAIL: $file is missing" >&2
+    exit 1
   fi
   echo "==> the app under Xvfb: $file"
   data=$(mktemp -d -t "schooldesk-e2e-$spec.XXXXXX")

@@ -204,6 +204,9 @@ describe("Rosters", () => {
     qa("tree-section").find((s) => s.dataset.section === "omniforge:hr-7a")!.click();
     await until(() => qa("student-row").length === 2, "the section's members");
     expect(b.calls.at(-1)).toEqual({ cmd: "section_members", args: { section: "omniforge:hr-7a" } });
+    // The register for that section is one link away.
+    expect(q("take-register")!.getAttribute("href")).toBe("#/register/omniforge%3Ahr-7a");
+    expect(q("open-class")).toBeNull();
   });
 
   it("moves the active row with the keys and opens the student with Enter", async () => {

@@ -505,10 +505,10 @@ async fn every_document_is_written_read_back_and_recorded() {
     );
 
     // Who exported: the person signed in to the computer.
-    let file = out.join("who.csv");
-    let run = sd
-        .command()
-        .args([
+    let export_roster = |name: &str, user: Option<&str>| {
+        let file = out.join(name);
+        let mut command = sd.command();
+        command.args([
             "--json",
             "export",
             "roster",
@@ -518,13 +518,26 @@ async fn every_document_is_written_read_back_and_recorded() {
             "csv",
             "--out",
             file.to_str().expect("path"),
-        ])
-        .env("USER", "office-7")
-        .stdout(Stdio::piped())
-        .output()
-        .expect("run");
-    assert!(run.status.success());
-    assert_eq!(audit(&sd)[0]["by_whom"], "office-7");
+        ]);
+        for var in ["USER", "USERNAME", "LOGNAME"] {
+            command.env_remove(var);
+        }
+        if let Some(user) = user {
+            command.env("USER", user);
+        }
+        let run = command.stdout(Stdio::piped()).output().expect("run");
+        assert!(run.status.success());
+        audit(&sd)[0]["by_whom"].clone()
+    };
+    assert_eq!(export_roster("who.csv", Some("office-7")), "office-7");
+
+    // REGRESSION: started without the session's variables (a service, a test harness),
+    // exports and learning-support views were logged as by nobody; the account the
+    // process runs as is named instead.
+    let by_whom = export_roster("who-without-env.csv", None);
+    let name = by_whom.as_str().unwrap_or_default();
+    assert!(!name.trim().is_empty(), "{by_whom}");
+    assert_ne!(name, "office-7");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -145,11 +145,14 @@ fn absolute(out: &Path) -> PathBuf {
     }
 }
 
-/// The person signed in to this computer, as the OS names them (the log's "by whom").
+/// The person signed in to this computer, as the OS names them (the log's "by whom"): the
+/// session's variables first, else the account the process runs as (a program started
+/// without them — a service, a test harness — still names who it acts for).
 pub fn signed_in_user() -> Option<String> {
     ["USER", "USERNAME", "LOGNAME"]
         .into_iter()
         .filter_map(|var| std::env::var(var).ok())
+        .chain(whoami::fallible::username().ok())
         .map(|v| v.trim().to_string())
         .find(|v| !v.is_empty())
 }
