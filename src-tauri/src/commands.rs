@@ -138,7 +138,7 @@ pub async fn outbox_receipt(shell: State<'_, Shell>, id: i64) -> Result<ReceiptV
     shell
         .read(move |desk| {
             let receipt = desk.receipt(id)?;
-            let description = crate::ipc::describe_write(desk, &receipt.entry);
+            let description = desk.describe_write(&receipt.entry);
             let mut view = ReceiptView::from(receipt);
             view.entry.description = description;
             Ok(view)

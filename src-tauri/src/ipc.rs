@@ -96,23 +96,10 @@ pub struct OutboxRow {
     pub updated_at: String,
 }
 
-/// What a write does in words, each student by name where the cache knows them: the outbox
-/// reads "Amara Okafor absent on …", not an id. The cache is read: run off the executor.
-pub fn describe_write(desk: &schooldesk_sync::Desk, entry: &OutboxEntry) -> String {
-    let system = entry.system;
-    entry.write.describe_with(|id| {
-        desk.cache()
-            .student(system, id)
-            .ok()
-            .flatten()
-            .map(|s| s.display_name())
-    })
-}
-
 impl OutboxRow {
-    /// The row with its students named (see [`describe_write`]).
+    /// The row with its students named (`Desk::describe_write`).
     pub fn named(desk: &schooldesk_sync::Desk, entry: OutboxEntry) -> OutboxRow {
-        let description = describe_write(desk, &entry);
+        let description = desk.describe_write(&entry);
         OutboxRow {
             description,
             ..OutboxRow::from(entry)
@@ -712,6 +699,8 @@ pub struct ContactView {
     pub lives_with: Option<bool>,
     /// Whether they are an emergency contact; null when the system does not say.
     pub emergency: Option<bool>,
+    /// The systems that list them, by name ("OmniForge SIS, WCBS HUBmis"): one contact
+    /// however many systems know them.
     pub system_name: String,
 }
 
@@ -1018,7 +1007,12 @@ impl From<schooldesk_sync::persons::PersonPage> for StudentPage {
                     // No system Schooldesk reads says who the child lives with.
                     lives_with: None,
                     emergency: c.emergency,
-                    system_name: system_name(c.system),
+                    system_name: c
+                        .systems
+                        .iter()
+                        .map(|s| system_name(*s))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 })
                 .collect(),
             enrollments: p

@@ -241,6 +241,17 @@ describe("the student page", () => {
     expect(q("attendance")?.textContent).toContain("Waiting to send");
   });
 
+  it("leads to learning support only for a child in a system that keeps it, without showing it", async () => {
+    await start(undefined, "#/student/ext%3AUK-0042");
+    await until(() => q("student-support") !== null, "the learning-support card");
+    expect(q("student-support")?.textContent).toContain("Locked");
+    expect(q("student-support-link")?.getAttribute("href")).toBe("#/support/ext%3AUK-0042");
+    await start(undefined, "#/student/ext%3AS-1001");
+    await until(() => q("student-name")?.textContent === "Amara Okafor", "another child");
+    await sleep(20);
+    expect(q("student-support")).toBeNull();
+  });
+
   it("reads itself again when the desk says people changed", async () => {
     const b = await start(undefined, "#/student/ext%3AS-1001");
     await until(() => q("student-name") !== null, "the page");

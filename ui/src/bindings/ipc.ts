@@ -369,7 +369,12 @@ lives_with: boolean | null,
 /**
  * Whether they are an emergency contact; null when the system does not say.
  */
-emergency: boolean | null, system_name: string, };
+emergency: boolean | null, 
+/**
+ * The systems that list them, by name ("OmniForge SIS, WCBS HUBmis"): one contact
+ * however many systems know them.
+ */
+system_name: string, };
 
 /**
  * A section the child is on the roster of.

@@ -44,8 +44,8 @@ fn read_json(path: &Path, nothing: &str) -> Result<Value> {
 }
 
 /// Says what was queued, its outbox id, and how it will be sent.
-fn queued(json: bool, entry: &OutboxEntry) -> Result<()> {
-    let description = entry.write.describe();
+fn queued(desk: &Desk, json: bool, entry: &OutboxEntry) -> Result<()> {
+    let description = desk.describe_write(entry);
     summary(
         json,
         &serde_json::json!({
@@ -72,12 +72,12 @@ pub fn enrollment(desk: &Desk, json: bool, command: EnrollmentCommand) -> Result
             let record = read_record(&file)?;
             let entry =
                 desk.import_roster_record(&action, &schema, &record, now, Uuid::new_v4())?;
-            queued(json, &entry)
+            queued(desk, json, &entry)
         }
         EnrollmentCommand::Submit { action, file } => {
             let form = read_record(&file)?;
             let entry = desk.submit_form(&action, &form, now, Uuid::new_v4())?;
-            queued(json, &entry)
+            queued(desk, json, &entry)
         }
         EnrollmentCommand::Batch { target } => fetch_batch(desk, json, &target),
         EnrollmentCommand::Batches { target } => {
@@ -110,7 +110,7 @@ pub fn enrollment(desk: &Desk, json: bool, command: EnrollmentCommand) -> Result
         }
         EnrollmentCommand::ResetBatch { target, batch } => {
             let entry = desk.reset_batch(&target, &batch, now, Uuid::new_v4())?;
-            queued(json, &entry)
+            queued(desk, json, &entry)
         }
     }
 }
@@ -224,7 +224,7 @@ pub fn class(desk: &Desk, json: bool, command: ClassCommand) -> Result<()> {
         ClassCommand::RemoveStudents(a) => (false, a),
     };
     let entry = desk.change_class(add, &a.class, &a.students, Utc::now(), Uuid::new_v4())?;
-    queued(json, &entry)
+    queued(desk, json, &entry)
 }
 
 pub fn grades(desk: &Desk, json: bool, command: GradesCommand) -> Result<()> {
@@ -242,13 +242,13 @@ pub fn grades(desk: &Desk, json: bool, command: GradesCommand) -> Result<()> {
         Utc::now(),
         Uuid::new_v4(),
     )?;
-    queued(json, &entry)
+    queued(desk, json, &entry)
 }
 
 pub fn user(desk: &Desk, json: bool, command: UserCommand) -> Result<()> {
     let UserCommand::Update { user, set } = command;
     let entry = desk.update_user(&user, &set, Utc::now(), Uuid::new_v4())?;
-    queued(json, &entry)
+    queued(desk, json, &entry)
 }
 
 /// A queued write as listed: the entry and, for people, what it does.
@@ -265,7 +265,7 @@ pub fn outbox_list(desk: &Desk, json: bool, state: Option<OutboxState>) -> Resul
         .iter()
         .map(|e| Listed {
             entry: e,
-            description: e.write.describe(),
+            description: desk.describe_write(e),
         })
         .collect();
     listing(
@@ -480,7 +480,7 @@ pub fn outbox_show(desk: &Desk, json: bool, id: i64) -> Result<()> {
     };
     let shown = Shown {
         receipt: &receipt,
-        description: entry.write.describe(),
+        description: desk.describe_write(&entry),
         conflict,
     };
     if json {
@@ -627,7 +627,7 @@ pub fn outbox_resolve(desk: &Desk, json: bool, id: i64, keep_mine: bool) -> Resu
         Resolution::KeepMine => format!(
             "Entry {id}: yours ({}) will be sent again over the system's current value \
              (pending). {HOW_SENT}",
-            entry.write.describe()
+            desk.describe_write(&entry)
         ),
         Resolution::TakeTheirs => format!(
             "Entry {id}: the system's value is kept here; nothing was sent to {}.",
@@ -669,13 +669,11 @@ pub fn outbox_retry(desk: &Desk, json: bool, id: i64, file: Option<&Path>) -> Re
         }
     };
     let entry = desk.retry(id, corrected, Utc::now())?;
+    let description = desk.describe_write(&entry);
     summary(
         json,
-        &serde_json::json!({"retried": true, "description": entry.write.describe(), "outbox": entry}),
-        &format!(
-            "Entry {id} will be sent again: {} (pending). {HOW_SENT}",
-            entry.write.describe()
-        ),
+        &serde_json::json!({"retried": true, "description": description, "outbox": entry}),
+        &format!("Entry {id} will be sent again: {description} (pending). {HOW_SENT}"),
     )
 }
 
@@ -710,7 +708,7 @@ pub fn outbox_discard(desk: &Desk, json: bool, id: i64) -> Result<()> {
         &format!(
             "Entry {id} discarded: {} will not be sent (it stays in `schooldesk outbox list` \
              as a receipt).",
-            entry.write.describe()
+            desk.describe_write(&entry)
         ),
     )
 }

@@ -14,6 +14,7 @@ use schooldesk_domain::{
     AttendanceMark, AttendanceStatus, Checklist, EnrollmentRecord, EnrollmentRecordKind, MarkState,
     Section, Student, System,
 };
+use schooldesk_sync::persons;
 use schooldesk_sync::reads::{parse_id, qualified_id, SectionInfo};
 use schooldesk_sync::Desk;
 use serde_json::Value;
@@ -898,35 +899,23 @@ pub fn emergency_roll(
 /// A child's contacts across their records, each once (same name and phone). A contact one
 /// system says may NOT collect stays "may not", whatever another says.
 fn contacts_of(cache: &Cache, child: &Child, fresh: &mut Freshness) -> Result<Vec<RollContact>> {
-    let mut out: Vec<RollContact> = Vec::new();
+    let mut listed = Vec::new();
     for s in &child.records {
         for (g, link) in cache.guardians_of(s.source.system, &s.source.source_id)? {
             fresh.see(g.source.fetched_at);
-            let name = guardian_name(&g);
-            let same = out.iter_mut().find(|c| {
-                c.name.eq_ignore_ascii_case(&name)
-                    && (c.phone == g.phone || c.phone.is_none() || g.phone.is_none())
-            });
-            match same {
-                Some(c) => {
-                    c.phone = c.phone.take().or(g.phone.clone());
-                    c.relationship = c.relationship.take().or(link.relationship.clone());
-                    c.may_collect = match (c.may_collect, link.can_pick_up) {
-                        (Some(false), _) | (_, Some(false)) => Some(false),
-                        (Some(true), _) | (_, Some(true)) => Some(true),
-                        _ => None,
-                    };
-                }
-                None => out.push(RollContact {
-                    name,
-                    relationship: link.relationship.clone(),
-                    phone: g.phone.clone(),
-                    may_collect: link.can_pick_up,
-                }),
-            }
+            listed.push(persons::contact(s.source.system, g, link));
         }
     }
-    Ok(out)
+    // The student page's rule: each person once, a "may NOT collect" anywhere wins.
+    Ok(persons::merge_contacts(listed)
+        .into_iter()
+        .map(|c| RollContact {
+            name: c.name,
+            relationship: c.relationship,
+            phone: c.phones.into_iter().next(),
+            may_collect: c.may_collect,
+        })
+        .collect())
 }
 
 // ---- checklist status --------------------------------------------------------------------

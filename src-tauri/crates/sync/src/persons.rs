@@ -87,10 +87,12 @@ pub struct SchoolBranch {
 /// The name of the branch holding a system's sections whose school is not cached.
 pub const OTHER_SECTIONS: &str = "Other sections";
 
-/// A guardian or contact, as one system links them to the child.
+/// A guardian or contact of the child, once however many systems list them
+/// ([`merge_contacts`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PersonContact {
-    pub system: System,
+    /// The systems that list them, in the order met.
+    pub systems: Vec<System>,
     pub name: String,
     pub relationship: Option<String>,
     pub phones: Vec<String>,
@@ -267,9 +269,10 @@ fn phones(g: &Guardian) -> Vec<String> {
     out
 }
 
-fn contact(system: System, g: Guardian, link: StudentGuardian) -> PersonContact {
+/// One system's link of a contact to the child.
+pub fn contact(system: System, g: Guardian, link: StudentGuardian) -> PersonContact {
     PersonContact {
-        system,
+        systems: vec![system],
         name: format!("{} {}", g.given_name.trim(), g.family_name.trim())
             .trim()
             .to_string(),
@@ -280,6 +283,56 @@ fn contact(system: System, g: Guardian, link: StudentGuardian) -> PersonContact 
         may_collect: link.can_pick_up,
         emergency: link.emergency_contact,
     }
+}
+
+/// The same person listed by several systems is one contact: the same name (case and
+/// spacing aside) with no phone number that says otherwise (a shared number, or none on one
+/// side). Their numbers and systems are gathered; a "may NOT collect" from any system wins,
+/// as does any system's "emergency contact"; primary if any system says so.
+pub fn merge_contacts(contacts: impl IntoIterator<Item = PersonContact>) -> Vec<PersonContact> {
+    fn key(name: &str) -> String {
+        name.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    }
+    let mut out: Vec<PersonContact> = Vec::new();
+    for c in contacts {
+        let same = out.iter_mut().find(|o| {
+            key(&o.name) == key(&c.name)
+                && (o.phones.is_empty()
+                    || c.phones.is_empty()
+                    || o.phones.iter().any(|p| c.phones.contains(p)))
+        });
+        let Some(o) = same else {
+            out.push(c);
+            continue;
+        };
+        for s in c.systems {
+            if !o.systems.contains(&s) {
+                o.systems.push(s);
+            }
+        }
+        for p in c.phones {
+            if !o.phones.contains(&p) {
+                o.phones.push(p);
+            }
+        }
+        o.email = o.email.take().or(c.email);
+        o.relationship = o.relationship.take().or(c.relationship);
+        o.primary |= c.primary;
+        o.may_collect = match (o.may_collect, c.may_collect) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            _ => None,
+        };
+        o.emergency = match (o.emergency, c.emergency) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            _ => None,
+        };
+    }
+    out
 }
 
 impl Desk {
@@ -449,7 +502,8 @@ impl Desk {
             }
             attendance.extend(cache.student_marks(system, &sid, ATTENDANCE_DAYS)?);
         }
-        // Primary contacts first; otherwise as each system lists them.
+        // Each person once; primary contacts first, otherwise as each system lists them.
+        let mut contacts = merge_contacts(contacts);
         contacts.sort_by_key(|c| !c.primary);
         attendance.sort_by(|a, b| {
             b.date
@@ -520,6 +574,60 @@ impl Desk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn listed(
+        system: System,
+        name: &str,
+        phones: &[&str],
+        may_collect: Option<bool>,
+    ) -> PersonContact {
+        PersonContact {
+            systems: vec![system],
+            name: name.into(),
+            relationship: None,
+            phones: phones.iter().map(|p| p.to_string()).collect(),
+            email: None,
+            primary: false,
+            may_collect,
+            emergency: None,
+        }
+    }
+
+    /// REGRESSION: a parent known to OmniForge and HUBmis was listed twice on the student
+    /// page, once per system, and a "may NOT collect" from one system sat beside a "may
+    /// collect" from the other.
+    #[test]
+    fn a_contact_listed_by_several_systems_is_one_and_may_not_collect_wins() {
+        let merged = merge_contacts([
+            listed(
+                System::OmniForge,
+                "Daniel Bello",
+                &["+1 555 0100"],
+                Some(true),
+            ),
+            listed(
+                System::Hubmis,
+                "daniel  BELLO",
+                &["+1 555 0100", "+1 555 0199"],
+                Some(false),
+            ),
+            listed(System::PowerSchool, "Daniel Bello", &[], None),
+            // Same name, other numbers only: another person (a namesake), kept apart.
+            listed(System::Matrix, "Daniel Bello", &["+1 555 0777"], Some(true)),
+            listed(System::Hubmis, "Grace Okafor", &["+1 555 0103"], Some(true)),
+        ]);
+        assert_eq!(merged.len(), 3, "{merged:#?}");
+        let daniel = &merged[0];
+        assert_eq!(
+            daniel.systems,
+            vec![System::OmniForge, System::Hubmis, System::PowerSchool]
+        );
+        assert_eq!(daniel.phones, vec!["+1 555 0100", "+1 555 0199"]);
+        assert_eq!(daniel.may_collect, Some(false));
+        assert_eq!(merged[1].phones, vec!["+1 555 0777"]);
+        assert_eq!(merged[1].may_collect, Some(true));
+        assert_eq!(merged[2].name, "Grace Okafor");
+    }
 
     fn record(
         system: System,

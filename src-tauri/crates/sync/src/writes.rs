@@ -66,6 +66,19 @@ fn key_field(fields: &[String]) -> Option<&String> {
 }
 
 impl Desk {
+    /// What a queued write does, in words, with its students named from the cache (their
+    /// system ids where the cache does not know them): the app's outbox and the CLI's.
+    pub fn describe_write(&self, entry: &OutboxEntry) -> String {
+        let system = entry.system;
+        entry.write.describe_with(|id| {
+            self.cache()
+                .student(system, id)
+                .ok()
+                .flatten()
+                .map(|s| s.display_name())
+        })
+    }
+
     /// Queues any typed write as it is (callers check it first).
     fn queue(&self, write: Write, now: DateTime<Utc>, key: Uuid) -> Result<OutboxEntry> {
         if write.system() == System::Hubmis {
