@@ -480,7 +480,7 @@ pub fn outbox_show(desk: &Desk, json: bool, id: i64) -> Result<()> {
     };
     let shown = Shown {
         receipt: &receipt,
-        description: desk.describe_write(&entry),
+        description: desk.describe_write(entry),
         conflict,
     };
     if json {
