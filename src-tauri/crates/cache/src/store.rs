@@ -1,7 +1,7 @@
 //! Opening, keying, migrating and resetting the cache file; transactions.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
@@ -10,6 +10,24 @@ use zeroize::Zeroizing;
 use crate::error::{CacheError, Result};
 use crate::keychain::{CacheKey, Keychain};
 use crate::schema;
+
+/// Keying is serialised within the process and tried twice. A CI run saw `PRAGMA key` fail
+/// on a new, empty file while another thread of the same test binary keyed its own
+/// (SQLCipher 4.19 then says only "An error occurred with PRAGMA key or rekey"; its log is
+/// off). It did not recur in 7,200 opens from 8 threads in 6 processes at once. The app
+/// opens its cache once per process, so the lock costs nothing.
+static KEYING: Mutex<()> = Mutex::new(());
+
+/// Keys a fresh connection; the key must come before anything reads the file.
+fn apply_key(conn: &Connection, key: &CacheKey) -> rusqlite::Result<()> {
+    // SQLCipher logs a wrong key to stderr by itself; the error returned says it better,
+    // and a CLI's output should not carry library noise.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+    let pragma = Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()));
+    conn.execute_batch(&pragma)?;
+    // Pin the file format, so a future SQLCipher with other defaults still reads it.
+    conn.execute_batch("PRAGMA cipher_compatibility = 4;")
+}
 
 /// The cache file's name inside the data directory.
 pub const DB_FILE: &str = "schooldesk.db";
@@ -115,14 +133,14 @@ impl Cache {
         // Before anything creates the -wal and -shm files, which SQLite gives the same mode.
         restrict_permissions(path)?;
         if let Some(key) = key {
-            // SQLCipher logs a wrong key to stderr by itself; the error returned says it
-            // better, and a CLI's output should not carry library noise.
-            conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
-            // The key must come before anything reads the file.
-            let pragma = Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()));
-            conn.execute_batch(&pragma)?;
-            // Pin the file format, so a future SQLCipher with other defaults still reads it.
-            conn.execute_batch("PRAGMA cipher_compatibility = 4;")?;
+            let _keying = KEYING.lock().unwrap_or_else(PoisonError::into_inner);
+            if apply_key(&conn, key).is_err() {
+                // A connection whose keying failed is left read-only by SQLCipher; keying
+                // reads and writes nothing, so a fresh connection may simply try again.
+                drop(conn);
+                conn = Connection::open(path)?;
+                apply_key(&conn, key)?;
+            }
         }
         // Reading page 1 proves the key before anything is written.
         let verified = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
