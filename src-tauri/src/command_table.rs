@@ -5,6 +5,7 @@
 app_commands! {
     commands::list_outbox() -> Vec<OutboxRow>;
     commands::app_status() -> AppStatus;
+    commands::first_screen_shown() -> ();
     commands::desk_activity() -> ActivityView;
     commands::sync_now() -> ();
     commands::send_now() -> ();

@@ -34,6 +34,14 @@ pub async fn app_status(shell: State<'_, Shell>) -> Result<AppStatus, AppError> 
     Ok(shell.status())
 }
 
+/// The window's first screen is shown: the demo district or the first sync may start now
+/// (the shell starts them after a few seconds anyway).
+#[tauri::command]
+pub async fn first_screen_shown(shell: State<'_, Shell>) -> Result<(), AppError> {
+    shell.start_background();
+    Ok(())
+}
+
 /// Where syncs, sending and reachability stand now (then follow `desk-activity` events).
 #[tauri::command]
 pub async fn desk_activity(shell: State<'_, Shell>) -> Result<ActivityView, AppError> {

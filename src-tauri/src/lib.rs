@@ -16,6 +16,7 @@ pub mod update;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tauri::{Emitter, Manager, Runtime};
 
@@ -74,7 +75,15 @@ pub struct ShellConfig {
     /// With nothing connected, run the demo district at once rather than wait for first
     /// run's choice ([`DEMO_ENV`]). A lean build has no demo, and says how to connect instead.
     pub demo_at_start: bool,
+    /// Hold the demo district's start and the engine's first sync until the window says its
+    /// first screen is shown ([`commands::first_screen_shown`]), at most this long, so they do
+    /// not compete with the page for the processor while it starts. `None` starts them at once
+    /// (the mock-runtime tests, which have no page).
+    pub hold_background_for: Option<Duration>,
 }
+
+/// How long the app waits for its window's first screen before starting syncs anyway.
+pub const FIRST_SCREEN_WAIT: Duration = Duration::from_secs(3);
 
 impl ShellConfig {
     /// `SCHOOLDESK_DATA_DIR` when set, otherwise the folder the CLI uses too;
@@ -88,6 +97,7 @@ impl ShellConfig {
         ShellConfig {
             data_dir,
             demo_at_start,
+            hold_background_for: Some(FIRST_SCREEN_WAIT),
         }
     }
 }
@@ -120,7 +130,11 @@ pub struct Shell {
     /// The live desk: syncs, replay, reconnects, change events. Set once the cache is open
     /// (and, in demo mode, once the demo district is up).
     engine: Mutex<Option<Arc<Engine>>>,
+    /// What starts once the first screen is shown (the demo district, or the engine).
+    background: Mutex<Option<Background>>,
 }
+
+type Background = Box<dyn FnOnce() + Send>;
 
 impl Shell {
     fn open(config: &ShellConfig, version: String) -> Shell {
@@ -178,6 +192,19 @@ impl Shell {
             #[cfg(feature = "demo")]
             demo_district: Mutex::new(None),
             engine: Mutex::new(None),
+            background: Mutex::new(None),
+        }
+    }
+
+    /// Starts what was held for the first screen, once; later calls do nothing.
+    pub fn start_background(&self) {
+        let start = self
+            .background
+            .lock()
+            .expect("background lock poisoned")
+            .take();
+        if let Some(start) = start {
+            start();
         }
     }
 
@@ -368,10 +395,12 @@ pub fn shell<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tau
         .manage(Arc::new(support::SupportLock::default()))
         .invoke_handler(invoke_handler())
         .setup(move |app| {
+            let opening = std::time::Instant::now();
             let shell = Shell::open(&config, app.package_info().version.to_string());
             let profile = shell.profile();
+            let ms = opening.elapsed().as_millis();
             match &profile.desk {
-                Ok(_) => tracing::info!(data_dir = %config.data_dir.display(), demo = profile.demo, first_run = profile.first_run, "desk opened"),
+                Ok(_) => tracing::info!(data_dir = %config.data_dir.display(), demo = profile.demo, first_run = profile.first_run, ms, "desk opened"),
                 Err(e) => tracing::error!(data_dir = %config.data_dir.display(), error = %e.message, "the desk could not be opened"),
             }
             let desk = profile.desk.ok();
@@ -380,23 +409,54 @@ pub fn shell<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tau
             app.manage(update::Updates::new(&config.data_dir));
             app.manage(shell);
             update::start(app.handle());
-            match desk {
+            let handle = app.handle().clone();
+            let background: Background = match desk {
                 #[cfg(feature = "demo")]
-                Some(desk) if demo => start_demo(app.handle(), desk),
-                Some(desk) => {
-                    let handle = app.handle().clone();
+                Some(desk) if demo => Box::new(move || start_demo(&handle, desk)),
+                Some(desk) => Box::new(move || {
                     tauri::async_runtime::spawn(async move {
                         start_engine(&handle, desk, true).await;
                     });
+                }),
+                None => return Ok(()),
+            };
+            let shell = app.state::<Shell>();
+            *shell.background.lock().expect("background lock poisoned") = Some(background);
+            match config.hold_background_for {
+                None => shell.start_background(),
+                Some(wait) => {
+                    // A page that never says it is shown (it failed to load) must not keep
+                    // the desk from syncing.
+                    let handle = app.handle().clone();
+                    tauri::async_runtime::spawn(async move {
+                        tokio::time::sleep(wait).await;
+                        handle.state::<Shell>().start_background();
+                    });
                 }
-                None => {}
             }
             Ok(())
         })
 }
 
+/// WebKitGTK's accelerated compositing draws through OpenGL; on a laptop without a usable GPU
+/// driver (and under Xvfb) that is Mesa's software renderer, which measured here cost the web
+/// process about 120 MB more with Rosters open (272 against 146 MB PSS) and scrolled the
+/// roster at 6 frames a second against 107 without it. WebKit's own painting is smooth for
+/// these screens, so Schooldesk turns compositing off unless the variable is already set
+/// (`WEBKIT_DISABLE_COMPOSITING_MODE=0` brings it back). Called before any thread starts: the
+/// environment is the process's, and WebKit reads it when it creates the web view.
+#[cfg(target_os = "linux")]
+fn software_compositing() {
+    const VAR: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+    if std::env::var_os(VAR).is_none() {
+        std::env::set_var(VAR, "1");
+    }
+}
+
 /// Entry point of the desktop app.
 pub fn run() {
+    #[cfg(target_os = "linux")]
+    software_compositing();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

@@ -39,6 +39,47 @@ fn settled_status(window: &WebviewWindow<MockRuntime>) -> Value {
 // Needs the demo district (the `demo` feature, on by default).
 #[cfg(feature = "demo")]
 #[test]
+fn the_demo_district_waits_for_the_first_screen_then_starts_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = common::config(dir.path(), true);
+    config.hold_background_for = Some(Duration::from_secs(600));
+    let (_app, window) = common::start_with(config);
+
+    // Held: no progress from a district that has not started, and nothing synced.
+    std::thread::sleep(Duration::from_secs(3));
+    let status = invoke(&window, "app_status", json!({})).expect("status");
+    assert_eq!(
+        status["sync"],
+        json!({"state": "starting", "detail": null}),
+        "{status}"
+    );
+    let index = invoke(&window, "list_people", json!({})).expect("people");
+    assert_eq!(index["people"], json!([]), "synced before the first screen");
+
+    invoke(&window, "first_screen_shown", json!({})).expect("first screen");
+    assert_eq!(settled_status(&window)["sync"], json!({"state": "ready"}));
+    // A second word from the window (a reload) starts nothing again.
+    invoke(&window, "first_screen_shown", json!({})).expect("again");
+    assert_eq!(
+        invoke(&window, "app_status", json!({})).expect("status")["sync"],
+        json!({"state": "ready"})
+    );
+}
+
+// Needs the demo district (the `demo` feature, on by default).
+#[cfg(feature = "demo")]
+#[test]
+fn a_window_that_never_says_it_is_shown_does_not_keep_the_demo_from_starting() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = common::config(dir.path(), true);
+    config.hold_background_for = Some(Duration::from_millis(300));
+    let (_app, window) = common::start_with(config);
+    assert_eq!(settled_status(&window)["sync"], json!({"state": "ready"}));
+}
+
+// Needs the demo district (the `demo` feature, on by default).
+#[cfg(feature = "demo")]
+#[test]
 fn with_no_system_configured_the_app_runs_the_demo_and_lists_its_children() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_app, window) = start(dir.path());

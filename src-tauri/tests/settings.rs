@@ -14,32 +14,20 @@ use chrono::{NaiveDate, Utc};
 mod common;
 use common::invoke;
 use schooldesk_app::ipc::WIPE_PHRASE;
-use schooldesk_app::{shell, ShellConfig, DEMO_CHOSEN_FILE};
+use schooldesk_app::DEMO_CHOSEN_FILE;
 use schooldesk_cache::{Cache, Keychain, NewAttendance};
 use schooldesk_connectors::Connection;
 use schooldesk_domain::{AttendanceStatus, Source, Student, System};
 use schooldesk_sim::{SimConfig, Simulators};
 use schooldesk_sync::Desk;
 use serde_json::{json, Value};
-use tauri::test::{mock_builder, MockRuntime};
-use tauri::{Manager, WebviewWindow};
+use tauri::test::MockRuntime;
+use tauri::WebviewWindow;
 use uuid::Uuid;
 
 /// The app as a new install starts it: no `SCHOOLDESK_DEMO`.
 fn start(data_dir: &Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
-    let config = ShellConfig {
-        data_dir: data_dir.to_path_buf(),
-        demo_at_start: false,
-    };
-    let mut app = shell(mock_builder(), config)
-        .build(tauri::generate_context!())
-        .expect("the app builds on the mock runtime");
-    #[allow(deprecated)]
-    app.run_iteration(|_, _| {});
-    let window = app
-        .get_webview_window("main")
-        .expect("tauri.conf.json declares the main window");
-    (app, window)
+    common::start_with(common::config(data_dir, false))
 }
 
 /// A small simulated district on loopback, kept running by its own runtime.

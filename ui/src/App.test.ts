@@ -42,6 +42,7 @@ async function start(backend = new MockBackend(), hash = "#/today"): Promise<Moc
   flushSync();
   await until(() => q("sync-status")?.textContent !== "Starting…", "the status");
   await until(() => count(backend, "list_outbox") > 0 && count(backend, "list_people") > 0, "the first reads");
+  await until(() => count(backend, "first_screen_shown") > 0, "the first screen's word to the shell");
   await sleep(0);
   return backend;
 }
@@ -73,6 +74,15 @@ describe("the frame", () => {
     expect(b.calls.length).toBe(before);
     for (const cmd of ["app_status", "desk_activity", "list_people", "roster_tree", "list_outbox", "update_status"]) {
       expect(count(b, cmd), cmd).toBe(1);
+    }
+  });
+
+  it("tells the shell its first screen is shown once that screen has what it shows", async () => {
+    const b = await start();
+    const at = (cmd: string) => b.calls.findIndex((c) => c.cmd === cmd);
+    expect(count(b, "first_screen_shown")).toBe(1);
+    for (const cmd of ["app_status", "desk_activity", "list_people", "roster_tree", "list_outbox", "update_status"]) {
+      expect(at("first_screen_shown"), cmd).toBeGreaterThan(at(cmd));
     }
   });
 

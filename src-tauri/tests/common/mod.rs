@@ -11,11 +11,22 @@ use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{Manager, WebviewWindow};
 
+/// The app on the demo, as `SCHOOLDESK_DEMO=1` starts it; the demo district starts at once.
 pub fn start(data_dir: &Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
-    let config = ShellConfig {
+    start_with(config(data_dir, true))
+}
+
+/// The shell's config for `data_dir`; background work starts at once (there is no page to
+/// say its first screen is shown).
+pub fn config(data_dir: &Path, demo_at_start: bool) -> ShellConfig {
+    ShellConfig {
         data_dir: data_dir.to_path_buf(),
-        demo_at_start: true,
-    };
+        demo_at_start,
+        hold_background_for: None,
+    }
+}
+
+pub fn start_with(config: ShellConfig) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
     let mut app = shell(mock_builder(), config)
         .build(tauri::generate_context!())
         .expect("the app builds on the mock runtime");

@@ -38,6 +38,8 @@ export interface DeskHandlers {
 export interface Backend {
   listOutbox(): Promise<OutboxRow[]>;
   appStatus(): Promise<AppStatus>;
+  /** The first screen is shown: the shell may start the demo district or the first sync. */
+  firstScreenShown(): Promise<void>;
   deskActivity(): Promise<ActivityView>;
   /** Asks for a sync of every connected system now; progress arrives as activity. */
   syncNow(): Promise<void>;

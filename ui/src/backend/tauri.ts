@@ -47,6 +47,10 @@ export class TauriBackend implements Backend {
     return this.commands.appStatus();
   }
 
+  async firstScreenShown(): Promise<void> {
+    await this.commands.firstScreenShown();
+  }
+
   deskActivity(): Promise<ActivityView> {
     return this.commands.deskActivity();
   }
@@ -156,12 +160,16 @@ export class TauriBackend implements Backend {
     async function follow<T>(event: string, handler: ((payload: T) => void) | undefined) {
       if (handler) stops.push(await listen<T>(event, (e) => handler(e.payload)));
     }
-    try {
-      await follow<ChangesView>(EVENTS.deskChanged, handlers.onChanged);
-      await follow<ActivityView>(EVENTS.deskActivity, handlers.onActivity);
-      await follow<AppStatus>(EVENTS.appStatus, handlers.onStatus);
-      await follow<UpdateStatus>(EVENTS.updateStatus, handlers.onUpdate);
-    } catch (reason) {
+    // All four at once: each is a round trip to the shell, and the first screen waits for them.
+    const all = await Promise.allSettled([
+      follow<ChangesView>(EVENTS.deskChanged, handlers.onChanged),
+      follow<ActivityView>(EVENTS.deskActivity, handlers.onActivity),
+      follow<AppStatus>(EVENTS.appStatus, handlers.onStatus),
+      follow<UpdateStatus>(EVENTS.updateStatus, handlers.onUpdate),
+    ]);
+    const failed = all.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) {
+      const reason: unknown = failed.reason;
       // Half a subscription would leave the page believing it follows what it does not.
       stopAll();
       throw BackendError.from(reason);

@@ -7,6 +7,7 @@ import type { AccessLogView, ActivityView, AppStatus, BatchView, ChecklistGridVi
 export const COMMAND_NAMES = [
   "list_outbox",
   "app_status",
+  "first_screen_shown",
   "desk_activity",
   "sync_now",
   "send_now",
@@ -76,6 +77,7 @@ export function makeCommands(invoke: Invoke) {
   return {
     listOutbox: (): Promise<Array<OutboxRow>> => invoke("list_outbox"),
     appStatus: (): Promise<AppStatus> => invoke("app_status"),
+    firstScreenShown: (): Promise<void> => invoke("first_screen_shown"),
     deskActivity: (): Promise<ActivityView> => invoke("desk_activity"),
     syncNow: (): Promise<void> => invoke("sync_now"),
     sendNow: (): Promise<void> => invoke("send_now"),

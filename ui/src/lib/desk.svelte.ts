@@ -80,6 +80,9 @@ export class Desk {
       this.loadOutbox(),
       this.loadUpdate(),
     ]);
+    // Once the screen has what it shows (or its failures), syncing may compete for the
+    // processor; the shell starts it a few seconds later anyway.
+    if (!this.disposed) this.backend.firstScreenShown().catch(() => undefined);
   }
 
   dispose(): void {
