@@ -100,6 +100,7 @@ printf '{"update_endpoint": "%s/good/latest.json"}\n' "$base" >"$work/data/setti
 cp "$app" "$work/schooldesk-app"
 before=$(sha256sum "$work/schooldesk-app" | cut -d' ' -f1)
 
+# Compositing on: WebKitWebDriver's screenshots hang without it (see scripts/e2e.sh).
 echo "==> the app under Xvfb, trusting the throwaway key"
 set +e
 env -u SCHOOLDESK_UPDATE_ENDPOINT \
@@ -107,6 +108,7 @@ env -u SCHOOLDESK_UPDATE_ENDPOINT \
   SCHOOLDESK_DATA_DIR="$work/data" \
   SCHOOLDESK_UPDATE_PUBKEY="$(cat "$work/keys/release.key.pub")" \
   UPDATE_BASE="$base" UPDATE_VERSION="$version" \
+  WEBKIT_DISABLE_COMPOSITING_MODE="${WEBKIT_DISABLE_COMPOSITING_MODE:-0}" \
   APP_BINARY="$work/schooldesk-app" ARTIFACTS_DIR="$root/artifacts" \
   xvfb-run -a -s "-screen 0 1280x900x24" \
   bash scripts/with-keyring.sh node --test tests/e2e/update.e2e.mjs

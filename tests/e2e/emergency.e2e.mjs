@@ -13,11 +13,10 @@
 // TAURI_DRIVER, E2E_TIMEOUT_MS.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cli, freePortBase, killSim, startSim } from "./processes.mjs";
 import { invoke, startApp, timeoutMs, waitFor } from "./webdriver.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -27,94 +26,13 @@ const cliBin = process.env.CLI_BINARY ?? "";
 const appData = process.env.SCHOOLDESK_DATA_DIR ?? "";
 const artifacts = resolve(process.env.ARTIFACTS_DIR ?? join(here, "../../artifacts"));
 
-const SEED = "42";
-const STUDENTS = "50";
+const DISTRICT = { seed: 42, students: 50 };
 /** The marks' day, fixed at the start. The app's roll is of the school's day (UTC here: the
  * connection names no time zone and the e2e machine runs in UTC). */
 const DAY = new Date().toISOString().slice(0, 10);
 
 /** WebDriver key codes. */
 const KEY = { down: "\uE015", enter: "\uE007", space: " " };
-
-// ---------------------------------------------------------------- the simulator process
-
-function portFree(port) {
-  return new Promise((ok) => {
-    const srv = createServer();
-    srv.once("error", () => ok(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => ok(true)));
-  });
-}
-
-async function freePortBase() {
-  for (let i = 0; i < 200; i++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
-    const all = await Promise.all([0, 1, 2, 3].map((k) => portFree(base + k)));
-    if (all.every(Boolean)) return base;
-  }
-  throw new Error("no four consecutive free ports on 127.0.0.1");
-}
-
-function startSim(portBase) {
-  return new Promise((ok, fail) => {
-    const child = spawn(simBin, ["--seed", SEED, "--students", STUDENTS, "--port-base", String(portBase)], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    const done = (e, v) => {
-      clearTimeout(timer);
-      if (e) {
-        if (child.exitCode === null) child.kill("SIGKILL");
-        fail(e);
-      } else ok(v);
-    };
-    const timer = setTimeout(() => done(new Error(`the simulator did not start in time:\n${out}\n${err}`)), timeoutMs);
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      if (!out.includes("Press Ctrl-C")) return;
-      const url = /^OmniForge SIS\s+(\S+)/m.exec(out)?.[1];
-      const key = /^OmniForge SIS.*\n\s+API key\s+(\S+)/m.exec(out)?.[1];
-      if (!url || !key) done(new Error(`cannot read the OmniForge address and key from:\n${out}`));
-      else done(undefined, { child, url, key });
-    });
-    child.stderr.on("data", (chunk) => {
-      err += chunk;
-    });
-    child.once("error", (e) => done(e));
-    child.once("exit", (code) => done(new Error(`the simulator exited (${code}) before it was ready:\n${out}\n${err}`)));
-  });
-}
-
-async function killSim(sim) {
-  if (!sim || sim.child.exitCode !== null || sim.child.signalCode !== null) return;
-  const gone = new Promise((ok) => sim.child.once("exit", ok));
-  sim.child.kill("SIGKILL");
-  await gone;
-}
-
-/** Runs `schooldesk --data-dir DIR --json ARGS…`; its JSON answer. */
-function cli(dir, args) {
-  return new Promise((ok, fail) => {
-    const child = execFile(
-      cliBin,
-      ["--data-dir", dir, "--json", ...args],
-      { maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs, env: { ...process.env, RUST_LOG: "", SCHOOLDESK_LOG: "" } },
-      (error, stdout, stderr) => {
-        if (error) {
-          fail(new Error(`schooldesk ${args.join(" ")} failed (${error.code ?? error.signal}): ${stderr}\n${stdout}`));
-          return;
-        }
-        try {
-          ok(stdout.trim() ? JSON.parse(stdout) : null);
-        } catch (e) {
-          fail(new Error(`schooldesk ${args.join(" ")} did not answer JSON (${e.message}):\n${stdout}`));
-        }
-      },
-    );
-    child.stdin.end("");
-  });
-}
 
 // ---------------------------------------------------------------- the app
 
@@ -133,7 +51,7 @@ describe("the emergency roll in the real app, offline", () => {
     mkdirSync(artifacts, { recursive: true });
     for (let tries = 0; ; tries++) {
       try {
-        sim = await startSim(await freePortBase());
+        sim = await startSim(await freePortBase(), DISTRICT);
         break;
       } catch (e) {
         if (tries >= 4) throw e;
@@ -167,14 +85,6 @@ describe("the emergency roll in the real app, offline", () => {
   async function textOf(css) {
     const [el] = await wd.findAll(css);
     return el ? await wd.text(el) : undefined;
-  }
-
-  /** Presses `key` on whatever has the focus (W3C actions: a real key event). */
-  async function press(key) {
-    await wd.call("POST", wd.s("/actions"), {
-      actions: [{ type: "key", id: "keyboard", actions: [{ type: "keyDown", value: key }, { type: "keyUp", value: key }] }],
-    });
-    await wd.call("DELETE", wd.s("/actions")).catch(() => {});
   }
 
   /** What has the focus: its test id and the row (person) it is in. */
@@ -215,7 +125,7 @@ describe("the emergency roll in the real app, offline", () => {
   it("takes two marks (one child absent, one present) and sends them", step(async () => {
     const listed = await cli(appData, ["students", "--limit", "1000"]);
     const fromOmni = listed.filter((s) => s.source.system === "omniforge" && s.active !== false);
-    assert.equal(fromOmni.length, Number(STUDENTS), "the first sync did not bring every student");
+    assert.equal(fromOmni.length, DISTRICT.students, "the first sync did not bring every student");
     const personId = (s) => (s.external_id?.trim() ? `ext:${s.external_id.trim()}` : `omniforge:${s.source.source_id}`);
     const [a, b] = fromOmni;
     absent = { id: personId(a), name: `${a.given_name} ${a.family_name}` };
@@ -282,18 +192,18 @@ describe("the emergency roll in the real app, offline", () => {
   it("ticks people off with the keyboard: Space and Enter, the focus moving to the next one missing", step(async () => {
     const [filter] = await wd.findAll('[data-testid="emergency-filter"]');
     await wd.click(filter);
-    await press(KEY.down);
+    await wd.keys(KEY.down);
     const first = await focused();
     assert.equal(first.testid, "emergency-tick", `↓ from the filter did not reach a row: ${JSON.stringify(first)}`);
-    await press(KEY.space);
+    await wd.keys(KEY.space);
     await waitFor("one accounted for", async () => (await accounted()) === 1, 30_000);
     const second = await focused();
     assert.equal(second.testid, "emergency-tick");
     assert.notEqual(second.person, first.person, "the focus stayed on the row just ticked");
-    await press(KEY.enter);
+    await wd.keys(KEY.enter);
     await waitFor("two accounted for", async () => (await accounted()) === 2, 30_000);
-    await press(KEY.down);
-    await press(KEY.space);
+    await wd.keys(KEY.down);
+    await wd.keys(KEY.space);
     await waitFor("three accounted for", async () => (await accounted()) === 3, 30_000);
     const line = (await textOf('[data-testid="emergency-count"]')) ?? "";
     assert.match(line.replace(/\s+/g, " "), /^3 of \d+ accounted for$/);

@@ -19,12 +19,11 @@
 // E2E_TIMEOUT_MS (default 180000).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cli, freePortBase, killSim, startSim } from "./processes.mjs";
 import { invoke, startApp, timeoutMs, waitFor } from "./webdriver.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,95 +34,11 @@ const appData = process.env.SCHOOLDESK_DATA_DIR ?? "";
 const artifacts = resolve(process.env.ARTIFACTS_DIR ?? join(here, "../../artifacts"));
 
 /** Same seed and size on every start, so the restarted simulator serves the same district. */
-const SEED = "42";
-const STUDENTS = "50";
+const DISTRICT = { seed: 42, students: 50 };
 /** One date for every mark, fixed at the start, so a run across midnight stays one day. */
 const DAY = new Date().toISOString().slice(0, 10);
 
-// ---------------------------------------------------------------- the simulator process
-
-function portFree(port) {
-  return new Promise((ok) => {
-    const srv = createServer();
-    srv.once("error", () => ok(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => ok(true)));
-  });
-}
-
-/** The first of four consecutive free ports (the simulator takes base..base+3). */
-async function freePortBase() {
-  for (let i = 0; i < 200; i++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
-    const all = await Promise.all([0, 1, 2, 3].map((k) => portFree(base + k)));
-    if (all.every(Boolean)) return base;
-  }
-  throw new Error("no four consecutive free ports on 127.0.0.1");
-}
-
-/** Starts `schooldesk-sim` on `portBase` and waits for it to print its addresses and keys. */
-function startSim(portBase) {
-  return new Promise((ok, fail) => {
-    const child = spawn(simBin, ["--seed", SEED, "--students", STUDENTS, "--port-base", String(portBase)], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    const done = (e, v) => {
-      clearTimeout(timer);
-      if (e) {
-        if (child.exitCode === null) child.kill("SIGKILL");
-        fail(e);
-      } else ok(v);
-    };
-    const timer = setTimeout(() => done(new Error(`the simulator did not start in time:\n${out}\n${err}`)), timeoutMs);
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      if (!out.includes("Press Ctrl-C")) return;
-      const url = /^OmniForge SIS\s+(\S+)/m.exec(out)?.[1];
-      const key = /^OmniForge SIS.*\n\s+API key\s+(\S+)/m.exec(out)?.[1];
-      if (!url || !key) done(new Error(`cannot read the OmniForge address and key from:\n${out}`));
-      else done(undefined, { child, url, key, out });
-    });
-    child.stderr.on("data", (chunk) => {
-      err += chunk;
-    });
-    child.once("error", (e) => done(e));
-    child.once("exit", (code) => done(new Error(`the simulator exited (${code}) before it was ready:\n${out}\n${err}`)));
-  });
-}
-
-/** Kills the simulator (as a pulled cable would: no goodbye) and waits until it is gone. */
-async function killSim(sim) {
-  if (!sim || sim.child.exitCode !== null || sim.child.signalCode !== null) return;
-  const gone = new Promise((ok) => sim.child.once("exit", ok));
-  sim.child.kill("SIGKILL");
-  await gone;
-}
-
 // ---------------------------------------------------------------- the CLI
-
-/** Runs `schooldesk --data-dir DIR --json ARGS…` (stdin `input` when given); its JSON answer. */
-function cli(dir, args, input) {
-  return new Promise((ok, fail) => {
-    const child = execFile(
-      cliBin,
-      ["--data-dir", dir, "--json", ...args],
-      { maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs, env: { ...process.env, RUST_LOG: "", SCHOOLDESK_LOG: "" } },
-      (error, stdout, stderr) => {
-        if (error) {
-          fail(new Error(`schooldesk ${args.join(" ")} failed (${error.code ?? error.signal}): ${stderr}\n${stdout}`));
-          return;
-        }
-        try {
-          ok(stdout.trim() ? JSON.parse(stdout) : null);
-        } catch (e) {
-          fail(new Error(`schooldesk ${args.join(" ")} did not answer JSON (${e.message}):\n${stdout}`));
-        }
-      },
-    );
-    child.stdin.end(input ?? "");
-  });
-}
 
 /** Marks `student` (an OmniForge id) for DAY on `dir`'s desk; the queued write's outbox id. */
 async function mark(dir, student, status, extra = []) {
@@ -173,7 +88,7 @@ describe("the Schooldesk app offline and back, against the simulator", () => {
     for (let tries = 0; ; tries++) {
       portBase = await freePortBase();
       try {
-        sim = await startSim(portBase);
+        sim = await startSim(portBase, DISTRICT);
         break;
       } catch (e) {
         // Another process took a port between the check and the bind: try other ports.
@@ -320,7 +235,7 @@ describe("the Schooldesk app offline and back, against the simulator", () => {
     // The cache holds the district the simulator serves.
     const listed = await cli(appData, ["students", "--limit", "1000"]);
     const fromOmni = listed.filter((s) => s.source.system === "omniforge");
-    assert.equal(fromOmni.length, Number(STUDENTS), "the first sync did not bring every student");
+    assert.equal(fromOmni.length, DISTRICT.students, "the first sync did not bring every student");
     students = fromOmni.slice(0, 3).map((s) => ({
       id: s.source.source_id,
       school: s.school_source_id,
@@ -383,7 +298,7 @@ describe("the Schooldesk app offline and back, against the simulator", () => {
   }));
 
   it("sends the waiting marks once the simulator is back on the same port, each exactly once", step(async () => {
-    sim = await startSim(portBase);
+    sim = await startSim(portBase, DISTRICT);
     const ids = Object.values(offlineMarks);
 
     // The person presses Send now rather than wait for the reconnect probe.

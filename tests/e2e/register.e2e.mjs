@@ -12,11 +12,10 @@
 // E2E_TIMEOUT_MS.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePortBase, killSim, startSim } from "./processes.mjs";
 import { invoke, startApp, timeoutMs, waitFor } from "./webdriver.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -26,68 +25,9 @@ const appData = process.env.SCHOOLDESK_DATA_DIR ?? "";
 const artifacts = resolve(process.env.ARTIFACTS_DIR ?? join(here, "../../artifacts"));
 
 /** Same seed and size on every start, so the restarted simulator serves the same district. */
-const SEED = "42";
-const STUDENTS = "60";
+const DISTRICT = { seed: 42, students: 60 };
 /** The day the register is for (UTC, as the app's today here: no school time zone set). */
 const DAY = new Date().toISOString().slice(0, 10);
-
-// ---------------------------------------------------------------- the simulator process
-// (as in offline.e2e.mjs: its own process, so killing it is a pulled cable)
-
-function portFree(port) {
-  return new Promise((ok) => {
-    const srv = createServer();
-    srv.once("error", () => ok(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => ok(true)));
-  });
-}
-
-async function freePortBase() {
-  for (let i = 0; i < 200; i++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
-    const all = await Promise.all([0, 1, 2, 3].map((k) => portFree(base + k)));
-    if (all.every(Boolean)) return base;
-  }
-  throw new Error("no four consecutive free ports on 127.0.0.1");
-}
-
-function startSim(portBase) {
-  return new Promise((ok, fail) => {
-    const child = spawn(simBin, ["--seed", SEED, "--students", STUDENTS, "--port-base", String(portBase)], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    const done = (e, v) => {
-      clearTimeout(timer);
-      if (e) {
-        if (child.exitCode === null) child.kill("SIGKILL");
-        fail(e);
-      } else ok(v);
-    };
-    const timer = setTimeout(() => done(new Error(`the simulator did not start in time:\n${out}\n${err}`)), timeoutMs);
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      if (!out.includes("Press Ctrl-C")) return;
-      const url = /^OmniForge SIS\s+(\S+)/m.exec(out)?.[1];
-      const key = /^OmniForge SIS.*\n\s+API key\s+(\S+)/m.exec(out)?.[1];
-      if (!url || !key) done(new Error(`cannot read the OmniForge address and key from:\n${out}`));
-      else done(undefined, { child, url, key });
-    });
-    child.stderr.on("data", (chunk) => {
-      err += chunk;
-    });
-    child.once("error", (e) => done(e));
-    child.once("exit", (code) => done(new Error(`the simulator exited (${code}) before it was ready:\n${out}\n${err}`)));
-  });
-}
-
-async function killSim(sim) {
-  if (!sim || sim.child.exitCode !== null || sim.child.signalCode !== null) return;
-  const gone = new Promise((ok) => sim.child.once("exit", ok));
-  sim.child.kill("SIGKILL");
-  await gone;
-}
 
 /** Every mark OmniForge holds for `section` (its own id) on DAY, asked over its API. */
 async function sectionMarks(sim, section) {
@@ -104,16 +44,6 @@ async function sectionMarks(sim, section) {
 }
 
 // ---------------------------------------------------------------- keyboard
-
-/** WebDriver key actions: each key pressed and released, as a person types them. */
-async function press(wd, ...keys) {
-  const actions = keys.flatMap((k) => [
-    { type: "keyDown", value: k },
-    { type: "keyUp", value: k },
-  ]);
-  await wd.call("POST", wd.s("/actions"), { actions: [{ type: "key", id: "keyboard", actions }] });
-  await wd.call("DELETE", wd.s("/actions"));
-}
 
 const TAB = "\uE004";
 
@@ -136,7 +66,7 @@ describe("a register taken offline with the keyboard only, then sent", () => {
     for (let tries = 0; ; tries++) {
       portBase = await freePortBase();
       try {
-        sim = await startSim(portBase);
+        sim = await startSim(portBase, DISTRICT);
         break;
       } catch (e) {
         if (tries >= 4) throw e;
@@ -207,7 +137,7 @@ describe("a register taken offline with the keyboard only, then sent", () => {
 
     // From the heading, Tab until the focus is on the list (the pickers come first).
     await js(`document.getElementById("register-title").focus(); done(true);`);
-    for (let i = 0; i < 15 && !(await focusedRow()); i++) await press(wd, TAB);
+    for (let i = 0; i < 15 && !(await focusedRow()); i++) await wd.keys(TAB);
     assert.equal(await focusedRow(), rows[0][0], "Tab did not reach the first pupil");
 
     // One key per pupil: absent, late, excused for the first three, present for the rest.
@@ -215,7 +145,7 @@ describe("a register taken offline with the keyboard only, then sent", () => {
     const word = { a: "absent", l: "tardy", e: "excused", p: "present" };
     for (let i = 0; i < rows.length; i++) {
       assert.equal(await focusedRow(), rows[i][0], `the focus did not move on to pupil ${i + 1} by itself`);
-      await press(wd, keyFor(i));
+      await wd.keys(keyFor(i));
       taken[rows[i][0].split(":").slice(1).join(":")] = word[keyFor(i)];
     }
     await waitFor("every row saved, waiting to be sent", async () => {
@@ -236,7 +166,7 @@ describe("a register taken offline with the keyboard only, then sent", () => {
   }));
 
   it("sends the register once the simulator is back: every mark arrives exactly once", step(async () => {
-    sim = await startSim(portBase);
+    sim = await startSim(portBase, DISTRICT);
     const [send] = await wd.findAll('[data-testid="send-now"]');
     await wd.click(send);
     await waitFor("every row to show sent", async () => {

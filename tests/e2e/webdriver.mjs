@@ -98,6 +98,17 @@ export class WebDriver {
     return this.call("POST", this.s(`/element/${id}/click`), {});
   }
 
+  /** Presses each key in turn on whatever has the focus (W3C actions: real key events). */
+  async keys(...keys) {
+    const actions = keys.flatMap((k) => [
+      { type: "keyDown", value: k },
+      { type: "keyUp", value: k },
+    ]);
+    await this.call("POST", this.s("/actions"), { actions: [{ type: "key", id: "keyboard", actions }] });
+    // Releasing what is already released is not worth failing a run over.
+    await this.call("DELETE", this.s("/actions")).catch(() => undefined);
+  }
+
   /** Runs an async script in the page; the last argument is WebDriver's callback. */
   executeAsync(script, args = []) {
     return this.call("POST", this.s("/execute/async"), { script, args });
