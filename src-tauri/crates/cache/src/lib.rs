@@ -41,6 +41,7 @@ mod batches;
 mod changes;
 mod codec;
 mod error;
+mod exit_gate;
 mod hubmis_links;
 mod keychain;
 mod outbox;

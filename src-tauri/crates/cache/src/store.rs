@@ -1,22 +1,29 @@
 //! Opening, keying, migrating and resetting the cache file; transactions.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, Once};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use zeroize::Zeroizing;
 
 use crate::error::{CacheError, Result};
+use crate::exit_gate;
 use crate::keychain::{CacheKey, Keychain};
 use crate::schema;
 
-/// Keying is serialised within the process and tried twice. A CI run saw `PRAGMA key` fail
-/// on a new, empty file while another thread of the same test binary keyed its own
-/// (SQLCipher 4.19 then says only "An error occurred with PRAGMA key or rekey"; its log is
-/// off). It did not recur in 7,200 opens from 8 threads in 6 processes at once. The app
-/// opens its cache once per process, so the lock costs nothing.
-static KEYING: Mutex<()> = Mutex::new(());
+/// SQLite's first initialisation in a process marks itself done before it runs SQLCipher's
+/// part (`sqlcipher_extra_init`, outside its mutex), so a second thread opening a connection
+/// meanwhile finds SQLCipher not yet set up and its `PRAGMA key` fails with "An error occurred
+/// with PRAGMA key or rekey" (seen in CI: two tests opening their caches at once). The first
+/// initialisation therefore happens here, once, while every other opener waits.
+static SQLITE_READY: Once = Once::new();
+
+fn initialise_sqlite() -> Result<()> {
+    let mut failed = None;
+    SQLITE_READY.call_once(|| failed = Connection::open_in_memory().err());
+    failed.map_or(Ok(()), |e| Err(e.into()))
+}
 
 /// Keys a fresh connection; the key must come before anything reads the file.
 fn apply_key(conn: &Connection, key: &CacheKey) -> rusqlite::Result<()> {
@@ -49,7 +56,8 @@ const CACHE_SIZE_KIB: i64 = 65_536;
 /// Calls are short and serialised; run them from blocking threads (`spawn_blocking`), not on
 /// an async executor's worker.
 pub struct Cache {
-    conn: Mutex<Connection>,
+    /// Taken and closed in `Drop`, inside the exit gate; `Some` until then.
+    conn: Mutex<Option<Connection>>,
     path: PathBuf,
     encrypted: bool,
     changes: std::sync::Arc<crate::changes::Tracker>,
@@ -129,18 +137,13 @@ impl Cache {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| CacheError::io(dir, e))?;
         }
+        let _gate = exit_gate::enter();
+        initialise_sqlite()?;
         let mut conn = Connection::open(path)?;
         // Before anything creates the -wal and -shm files, which SQLite gives the same mode.
         restrict_permissions(path)?;
         if let Some(key) = key {
-            let _keying = KEYING.lock().unwrap_or_else(PoisonError::into_inner);
-            if apply_key(&conn, key).is_err() {
-                // A connection whose keying failed is left read-only by SQLCipher; keying
-                // reads and writes nothing, so a fresh connection may simply try again.
-                drop(conn);
-                conn = Connection::open(path)?;
-                apply_key(&conn, key)?;
-            }
+            apply_key(&conn, key)?;
         }
         // Reading page 1 proves the key before anything is written.
         let verified = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
@@ -179,8 +182,10 @@ impl Cache {
 
         schema::migrate(&mut conn, target)?;
         let changes = crate::changes::Tracker::install(&mut conn)?;
+        // Now that SQLite, SQLCipher and OpenSSL have each registered their own exit handlers.
+        exit_gate::install();
         Ok(Cache {
-            conn: Mutex::new(conn),
+            conn: Mutex::new(Some(conn)),
             path: path.to_path_buf(),
             encrypted: key.is_some(),
             changes,
@@ -248,10 +253,48 @@ impl Cache {
         f(&self.lock())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    fn lock(&self) -> InUse<'_> {
+        let gate = exit_gate::enter();
         // A panic inside `with_transaction` rolled its transaction back while unwinding, so
         // the connection is still sound.
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        InUse { conn, _gate: gate }
+    }
+}
+
+impl Drop for Cache {
+    fn drop(&mut self) {
+        let _gate = exit_gate::enter();
+        let conn = self
+            .conn
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        drop(conn);
+    }
+}
+
+/// The connection, locked, and the exit gate held while it is used.
+struct InUse<'a> {
+    // Fields drop in order: the connection's lock before the gate.
+    conn: MutexGuard<'a, Option<Connection>>,
+    _gate: exit_gate::Entered,
+}
+
+impl std::ops::Deref for InUse<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .expect("the connection is closed only when the cache is dropped")
+    }
+}
+
+impl std::ops::DerefMut for InUse<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+            .as_mut()
+            .expect("the connection is closed only when the cache is dropped")
     }
 }
 

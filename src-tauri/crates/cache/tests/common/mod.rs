@@ -83,12 +83,16 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// A raw connection to an encrypted cache file, for inspecting or forging it.
 pub fn raw(db: &Path, key: Option<&CacheKey>) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    if let Some(key) = key {
-        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()))
-            .unwrap();
-    }
-    conn
+    let open = || {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        if let Some(key) = key {
+            conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()))?;
+        }
+        Ok::<_, rusqlite::Error>(conn)
+    };
+    // Keying fails if this is the binary's first connection and another thread is still in
+    // SQLite's first initialisation (see `SQLITE_READY` in src/store.rs); once more will do.
+    open().or_else(|_| open()).unwrap()
 }
 
 /// The keychain entries of `dir`, after checking a keychain answers at all: without one the
